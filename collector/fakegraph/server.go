@@ -1,0 +1,297 @@
+// Package fakegraph is a fake Microsoft Graph and Entra ID token service on 127.0.0.1, over
+// HTTPS, for the tests and for --demo. It speaks Graph's JSON (the shapes of Microsoft's docs),
+// honours $select and $top, pages with absolute @odata.nextLink URLs, sends Graph's error
+// bodies, can enforce the reports API's throttling budget, and can inject faults. Its tenant is
+// generated from a seed, record by record from the record's index, so a tenant of a million
+// users costs no memory, and it computes its own ground truth without going through HTTP.
+package fakegraph
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// StaticToken is the bearer token Graph always accepts; --demo uses it instead of a credential.
+const StaticToken = "fakegraph-static-token"
+
+// Request is one request Graph received, for tests to assert on.
+type Request struct {
+	Time   time.Time
+	Method string
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Status int
+}
+
+// Fault makes matching Graph requests fail. Faults are tried in the order injected; the first
+// whose Path is a substring of the request path, with uses left, answers.
+type Fault struct {
+	Path       string        // substring of the URL path; "" matches every Graph request
+	Times      int           // how many requests it answers; 0 means all
+	Status     int           // HTTP status of the error; 0 with Malformed or Delay means 200
+	RetryAfter string        // Retry-After header, e.g. "1" or "0.2"
+	Code       string        // Graph error code, e.g. Authorization_RequestDenied
+	Message    string        // Graph error message
+	Malformed  bool          // answer 200 with a body that is not valid JSON
+	Delay      time.Duration // wait this long (or until the client gives up) before answering
+}
+
+// Server is a running fake Graph.
+type Server struct {
+	// URL is the root, e.g. https://127.0.0.1:41234: Graph is under /v1.0 and /beta, the token
+	// service under /{tenant}/.
+	URL    string
+	Tenant *Tenant
+
+	srv *httptest.Server
+
+	mu        sync.Mutex
+	faults    []*Fault
+	requests  []Request
+	tokens    map[string]string // access token -> client id
+	clients   map[string]clientAuth
+	limit     int
+	limitPer  time.Duration
+	reportLog []time.Time // when recent reports requests arrived, for the throttling budget
+	throttled int
+	keep      bool // keep Request records
+}
+
+type route struct {
+	prefix string // path after /v1.0 or /beta, e.g. /reports/authenticationMethods/userRegistrationDetails
+	beta   bool
+	serve  func(s *Server, w http.ResponseWriter, r *http.Request)
+}
+
+// routes are the Graph endpoints; each file of this package adds its own from init.
+var routes []route
+
+// Start runs a fake Graph for tenant on 127.0.0.1 with a TLS certificate of its own.
+func Start(t *Tenant) *Server {
+	s := &Server{Tenant: t, tokens: map[string]string{}, clients: map[string]clientAuth{}, keep: true}
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Transport is an HTTP transport that trusts the server's certificate.
+func (s *Server) Transport() http.RoundTripper { return s.srv.Client().Transport }
+
+// Client is an HTTP client that trusts the server's certificate.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// Certificate is the server's TLS certificate, e.g. to write a file for SSL_CERT_FILE.
+func (s *Server) Certificate() *x509.Certificate { return s.srv.Certificate() }
+
+// Credential returns the static token, as the demo does in place of azidentity.
+func (s *Server) Credential() azcore.TokenCredential { return staticCredential{} }
+
+type staticCredential struct{}
+
+func (staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: StaticToken, ExpiresOn: time.Now().Add(24 * time.Hour)}, nil
+}
+
+// Inject adds a fault.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// EnforceReportsLimit answers 429 with Retry-After to a reports request (reports/*, auditLogs/*)
+// that would make more than n of them in any window of length per, as Graph does with
+// n=5, per=10s. n=0 turns it off.
+func (s *Server) EnforceReportsLimit(n int, per time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit, s.limitPer, s.reportLog = n, per, nil
+}
+
+// Throttled is how many requests the reports limit answered with 429.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
+// KeepRequests turns the request log on or off (benchmarks turn it off).
+func (s *Server) KeepRequests(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keep = on
+}
+
+// Requests returns the Graph requests received so far, token requests excluded.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// ResetRequests forgets the requests received so far.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	version, rest, isGraph := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if !isGraph || (version != "v1.0" && version != "beta") {
+		s.serveIdentity(w, r)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.mu.Lock()
+		if s.keep {
+			s.requests = append(s.requests, Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path,
+				Query: r.URL.Query(), Header: r.Header.Clone(), Status: rec.status})
+		}
+		s.mu.Unlock()
+	}()
+	s.serveGraph(rec, r, version == "beta", "/"+rest)
+}
+
+func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, path string) {
+	if !s.authorized(r) {
+		writeError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
+		return
+	}
+	if f := s.takeFault(r.URL.Path); f != nil {
+		if f.Delay > 0 {
+			select {
+			case <-time.After(f.Delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		switch {
+		case f.Malformed:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"value":[{"id":"1","isAdmin":tru`)
+			return
+		case f.Status != 0:
+			if f.RetryAfter != "" {
+				w.Header().Set("Retry-After", f.RetryAfter)
+			}
+			writeError(w, f.Status, f.Code, f.Message)
+			return
+		}
+	}
+	if strings.HasPrefix(path, "/reports/") || strings.HasPrefix(path, "/auditLogs/") {
+		if wait, ok := s.admitReport(); !ok {
+			w.Header().Set("Retry-After", strconv.FormatFloat(wait.Seconds(), 'f', 3, 64))
+			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
+			return
+		}
+	}
+	if r.Method != http.MethodGet {
+		writeError(w, http.StatusMethodNotAllowed, "Request_BadRequest", "Only GET is served by this fake.")
+		return
+	}
+	for _, rt := range routes {
+		if rt.beta == beta && path == rt.prefix {
+			rt.serve(s, w, r)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource not found for the segment '%s'.", path))
+}
+
+func (s *Server) takeFault(path string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if !strings.Contains(path, f.Path) {
+			continue
+		}
+		if f.Times > 0 {
+			f.Times--
+			if f.Times == 0 {
+				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+			}
+		}
+		return f
+	}
+	return nil
+}
+
+// admitReport applies the reports budget: a sliding window over arrival times.
+func (s *Server) admitReport() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limit <= 0 {
+		return 0, true
+	}
+	now := time.Now()
+	keep := s.reportLog[:0]
+	for _, t := range s.reportLog {
+		if now.Sub(t) < s.limitPer {
+			keep = append(keep, t)
+		}
+	}
+	s.reportLog = keep
+	if len(s.reportLog) >= s.limit {
+		s.throttled++
+		return s.reportLog[0].Add(s.limitPer).Sub(now), false
+	}
+	s.reportLog = append(s.reportLog, now)
+	return 0, true
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	if token == StaticToken {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok = s.tokens[token]
+	return ok
+}
+
+// writeError writes Graph's error body.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	date := time.Now().UTC().Format("2006-01-02T15:04:05")
+	fmt.Fprintf(w, `{"error":{"code":%s,"message":%s,"innerError":{"date":%q,"request-id":"fakegraph","client-request-id":"fakegraph"}}}`,
+		quote(code), quote(message), date)
+}

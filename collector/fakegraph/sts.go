@@ -1,0 +1,115 @@
+package fakegraph
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// clientAuth is how an app registered with the fake token service proves itself.
+type clientAuth struct {
+	secret string
+	cert   *x509.Certificate
+}
+
+// RegisterSecretClient lets clientID get tokens with a client secret.
+func (s *Server) RegisterSecretClient(clientID, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[clientID] = clientAuth{secret: secret}
+}
+
+// RegisterCertificateClient lets clientID get tokens with an assertion signed by cert's key.
+func (s *Server) RegisterCertificateClient(clientID string, cert *x509.Certificate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[clientID] = clientAuth{cert: cert}
+}
+
+// IssuedTokens returns the access tokens issued, by client id.
+func (s *Server) IssuedTokens() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for tok, client := range s.tokens {
+		out[client] = tok
+	}
+	return out
+}
+
+// serveIdentity is the part of the Entra ID token service that MSAL uses for the client
+// credentials flow with instance discovery disabled: the OpenID configuration and the token.
+func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) == 4 && parts[1] == "v2.0" && parts[2] == ".well-known" && parts[3] == "openid-configuration":
+		base := s.URL + "/" + parts[0]
+		writeJSON(w, http.StatusOK, map[string]any{
+			"token_endpoint":                        base + "/oauth2/v2.0/token",
+			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+			"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
+			"issuer":                                base + "/v2.0",
+			"jwks_uri":                              base + "/discovery/v2.0/keys",
+			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		})
+	case len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && parts[3] == "token" && r.Method == http.MethodPost:
+		s.serveToken(w, r, parts[0])
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": "AADSTS90002: unknown endpoint " + r.URL.Path})
+	}
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
+		return
+	}
+	if tenant != s.Tenant.ID {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "AADSTS90002: Tenant '" + tenant + "' not found."})
+		return
+	}
+	if r.PostForm.Get("grant_type") != "client_credentials" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type", "error_description": "AADSTS70003: only client_credentials is served by this fake."})
+		return
+	}
+	clientID := r.PostForm.Get("client_id")
+	s.mu.Lock()
+	c, known := s.clients[clientID]
+	s.mu.Unlock()
+	if !known || !c.verify(r, clientID) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret or assertion provided."})
+		return
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	token := "fakegraph-" + hex.EncodeToString(b)
+	s.mu.Lock()
+	s.tokens[token] = clientID
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token})
+}
+
+func (c clientAuth) verify(r *http.Request, clientID string) bool {
+	if c.cert == nil {
+		return c.secret != "" && r.PostForm.Get("client_secret") == c.secret
+	}
+	if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		return false
+	}
+	claims := jwt.RegisteredClaims{}
+	_, err := jwt.ParseWithClaims(r.PostForm.Get("client_assertion"), &claims, func(*jwt.Token) (any, error) {
+		return c.cert.PublicKey, nil
+	}, jwt.WithValidMethods([]string{"RS256", "PS256"}))
+	return err == nil && claims.Issuer == clientID && claims.Subject == clientID
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,151 @@
+// Command mfa_exporter exports how far a Microsoft Entra ID tenant is from "everyone who can
+// manage something uses MFA", read from Microsoft Graph in the background.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/mfa-exporter/mfa_exporter/collector"
+	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+)
+
+const name = "mfa_exporter"
+
+func main() {
+	var (
+		metricsPath   = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		cloudName     = kingpin.Flag("graph.cloud", "Microsoft cloud: public, usgov, usgovdod or china. Picks the Graph endpoint and the authority host.").Default("public").String()
+		endpoint      = kingpin.Flag("graph.endpoint", "Graph base URL, overriding the cloud's (e.g. a proxy). Its host is allowed to receive tokens.").String()
+		tenantID      = kingpin.Flag("graph.tenant-id", "Entra ID tenant to read.").Envar("AZURE_TENANT_ID").String()
+		requestTimout = kingpin.Flag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included.").Default("2m").Duration()
+		demo          = kingpin.Flag("demo", "Serve a built-in simulated tenant from an in-process fake Graph: no Azure credentials needed.").Bool()
+		demoUsers     = kingpin.Flag("demo.users", "Number of users in the demo tenant.").Default("5000").Int()
+		toolkitFlags  = kingpinflag.AddFlags(kingpin.CommandLine, ":10063")
+	)
+	logConfig := &promslog.Config{}
+	promslogflag.AddFlags(kingpin.CommandLine, logConfig)
+	kingpin.Version(version.Print(name))
+	kingpin.HelpFlag.Short('h')
+	kingpin.Parse()
+	logger := promslog.New(logConfig)
+
+	if err := run(logger, options{
+		metricsPath: *metricsPath, cloud: *cloudName, endpoint: *endpoint, tenantID: *tenantID,
+		requestTimeout: *requestTimout, demo: *demo, demoUsers: *demoUsers, web: toolkitFlags,
+	}); err != nil {
+		logger.Error("mfa_exporter cannot run", "err", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	metricsPath, cloud, endpoint, tenantID string
+	requestTimeout                         time.Duration
+	demo                                   bool
+	demoUsers                              int
+	web                                    *web.FlagConfig
+}
+
+func run(logger *slog.Logger, o options) error {
+	if o.web.WebConfigFile != nil && *o.web.WebConfigFile != "" {
+		if err := web.Validate(*o.web.WebConfigFile); err != nil {
+			return fmt.Errorf("--web.config.file: %w", err)
+		}
+	}
+	sources, err := collector.SourcesFromFlags()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cloud, err := graph.LookupCloud(o.cloud)
+	if err != nil {
+		return fmt.Errorf("--graph.cloud: %w", err)
+	}
+	gopts := graph.Options{BaseURL: cloud.GraphURL, Scope: graph.Scope(cloud), MaxRetries: 5,
+		RequestTimeout: o.requestTimeout, Limits: map[graph.Family]graph.Limit{graph.FamilyReports: graph.ReportsLimit}}
+	if o.endpoint != "" {
+		if gopts.BaseURL, err = graph.ParseBaseURL(o.endpoint); err != nil {
+			return fmt.Errorf("--graph.endpoint: %w", err)
+		}
+	}
+	tenantID := o.tenantID
+	if o.demo {
+		if o.demoUsers < 0 {
+			return fmt.Errorf("--demo.users must not be negative, got %d", o.demoUsers)
+		}
+		fake := fakegraph.Start(fakegraph.NewDemoTenant(o.demoUsers))
+		defer fake.Close()
+		fake.KeepRequests(false)
+		tenantID = fake.Tenant.ID
+		gopts.BaseURL, gopts.Credential, gopts.Transport = fake.URL, fake.Credential(), fake.Transport()
+		// The demo's Graph is in-process: a budget 10 times Graph's keeps the demo's first read short.
+		gopts.Limits[graph.FamilyReports] = graph.Limit{Requests: 5, Per: time.Second}
+		logger.Info("demo mode: serving a simulated tenant from an in-process fake Graph", "url", fake.URL, "tenant_id", tenantID, "users", o.demoUsers)
+	} else {
+		if tenantID == "" {
+			return fmt.Errorf("no tenant id: set AZURE_TENANT_ID or --graph.tenant-id (or try --demo)")
+		}
+		if gopts.Credential, err = graph.NewCredential(cloud, tenantID); err != nil {
+			return err
+		}
+		if err := graph.CheckCredential(ctx, gopts.Credential, gopts.Scope); err != nil {
+			return err
+		}
+	}
+
+	exporter, err := collector.New(collector.Options{TenantID: tenantID, Graph: gopts, Logger: logger, Sources: sources})
+	if err != nil {
+		return err
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(exporter, versioncollector.NewCollector(name),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	exporter.Start(ctx)
+
+	http.Handle(o.metricsPath, promhttp.HandlerFor(registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
+	if o.metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "MFA Exporter",
+			Description: "Prometheus exporter for Microsoft Entra ID MFA coverage, read from Microsoft Graph in the background",
+			Version:     version.Info(),
+			Links:       []web.LandingLinks{{Address: o.metricsPath, Text: "Metrics"}},
+		})
+		if err != nil {
+			return fmt.Errorf("landing page: %w", err)
+		}
+		http.Handle("/", landing)
+	}
+	logger.Info("starting mfa_exporter", "version", version.Info(), "tenant_id", tenantID)
+	server := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		server.Shutdown(shutdown)
+	}()
+	if err := web.ListenAndServe(server, o.web, logger); err != nil && err != http.ErrServerClosed {
+		return err
+	}
+	return nil
+}
