@@ -16,6 +16,10 @@ type Tenant struct {
 	// UnregisteredAdmins makes the first users member admins without MFA, so that a demo
 	// tenant breaks the "every admin has MFA" rule on purpose.
 	UnregisteredAdmins int
+	// Credentials sizes the service principals and applications (credentials.go).
+	Credentials CredentialMix
+	// SignIns sizes the sign-in log (signins.go).
+	SignIns SignInMix
 	// Domain is the tenant's verified domain, used in generated UPNs.
 	Domain string
 	// Now is the tenant's clock; nil means time.Now.

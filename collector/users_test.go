@@ -1,0 +1,69 @@
+package collector
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
+)
+
+// userTruthText renders the fake tenant's own ground truth in the exposition format.
+func userTruthText(tenant *fakegraph.Tenant) string {
+	truth := tenant.UserTruth()
+	var b strings.Builder
+	gauge := func(name string, lines []string) {
+		sort.Strings(lines)
+		fmt.Fprintf(&b, "# TYPE %s gauge\n%s", name, strings.Join(lines, ""))
+	}
+	groups := map[string][]string{}
+	for _, ut := range []string{"member", "guest"} {
+		for _, admin := range []bool{false, true} {
+			c := truth.Groups[fakegraph.UserGroup{UserType: ut, Admin: admin}]
+			labels := fmt.Sprintf(`{admin="%t",tenant_id="%s",user_type="%s"}`, admin, tenant.ID, ut)
+			groups["entra_mfa_registered_users"] = append(groups["entra_mfa_registered_users"], fmt.Sprintf("entra_mfa_registered_users%s %d\n", labels, c.Registered))
+			groups["entra_mfa_unregistered_users"] = append(groups["entra_mfa_unregistered_users"], fmt.Sprintf("entra_mfa_unregistered_users%s %d\n", labels, c.Unregistered))
+			groups["entra_mfa_capable_users"] = append(groups["entra_mfa_capable_users"], fmt.Sprintf("entra_mfa_capable_users%s %d\n", labels, c.Capable))
+			groups["entra_passwordless_capable_users"] = append(groups["entra_passwordless_capable_users"], fmt.Sprintf("entra_passwordless_capable_users%s %d\n", labels, c.Passwordless))
+			groups["entra_sspr_registered_users"] = append(groups["entra_sspr_registered_users"], fmt.Sprintf("entra_sspr_registered_users%s %d\n", labels, c.SsprRegistered))
+		}
+	}
+	for k, n := range truth.Methods {
+		groups["entra_auth_method_registered_users"] = append(groups["entra_auth_method_registered_users"],
+			fmt.Sprintf("entra_auth_method_registered_users{method=\"%s\",tenant_id=\"%s\",user_type=\"%s\"} %d\n", k.Value, tenant.ID, k.UserType, n))
+	}
+	for k, n := range truth.Preferred {
+		groups["entra_default_mfa_method_users"] = append(groups["entra_default_mfa_method_users"],
+			fmt.Sprintf("entra_default_mfa_method_users{method=\"%s\",tenant_id=\"%s\",user_type=\"%s\"} %d\n", k.Value, tenant.ID, k.UserType, n))
+	}
+	for _, name := range userFamilies {
+		gauge(name, groups[name])
+	}
+	return b.String()
+}
+
+var userFamilies = []string{"entra_mfa_registered_users", "entra_mfa_unregistered_users", "entra_mfa_capable_users",
+	"entra_passwordless_capable_users", "entra_sspr_registered_users", "entra_auth_method_registered_users", "entra_default_mfa_method_users"}
+
+func TestUsersMatchGroundTruthAcrossPages(t *testing.T) {
+	tenant := testTenant(2500) // 999 a page: three pages
+	fake := startFake(t, tenant)
+	e := newTestExporter(t, exporterOptions(fake, nil, source("users", time.Minute)))
+	refresh(e)
+
+	compareSamples(t, e, userTruthText(tenant), userFamilies...)
+	pages := 0
+	for _, r := range fake.Requests() {
+		if strings.HasSuffix(r.Path, "/userRegistrationDetails") {
+			pages++
+			if got := r.Header.Get("Accept"); !strings.Contains(got, "application/json") {
+				t.Errorf("page %d: Accept header %q, want application/json on every page (the SDK's page iterator drops it)", pages, got)
+			}
+		}
+	}
+	if pages != 3 {
+		t.Errorf("Graph saw %d report pages, want 3", pages)
+	}
+}
