@@ -195,7 +195,7 @@ type credential struct {
 }
 
 func (t *credentialTally) addServicePrincipal(sp models.ServicePrincipalable) error {
-	id, appID := deref(sp.GetId()), deref(sp.GetAppId())
+	id, appID := textOf(sp.GetId()), textOf(sp.GetAppId())
 	if appID == "" {
 		return graph.MalformedError("servicePrincipal %q has no appId", id)
 	}
@@ -203,10 +203,10 @@ func (t *credentialTally) addServicePrincipal(sp models.ServicePrincipalable) er
 	if err != nil {
 		return err
 	}
-	usage := t.countCredentials("service_principal", appID, deref(sp.GetDisplayName()), creds)
+	usage := t.countCredentials("service_principal", appID, textOf(sp.GetDisplayName()), creds)
 	spType := "unknown"
 	if v := sp.GetServicePrincipalType(); v != nil && *v != "" {
-		spType = snakeCase(*v)
+		spType = labelFromPascalCase(*v)
 	}
 	owner := "tenant"
 	if org := sp.GetAppOwnerOrganizationId(); org != nil && org.String() != t.tenantID {
@@ -217,7 +217,7 @@ func (t *credentialTally) addServicePrincipal(sp models.ServicePrincipalable) er
 }
 
 func (t *credentialTally) addApplication(app models.Applicationable) error {
-	id, appID := deref(app.GetId()), deref(app.GetAppId())
+	id, appID := textOf(app.GetId()), textOf(app.GetAppId())
 	if appID == "" {
 		return graph.MalformedError("application %q has no appId", id)
 	}
@@ -225,7 +225,7 @@ func (t *credentialTally) addApplication(app models.Applicationable) error {
 	if err != nil {
 		return err
 	}
-	usage := t.countCredentials("application", appID, deref(app.GetDisplayName()), creds)
+	usage := t.countCredentials("application", appID, textOf(app.GetDisplayName()), creds)
 	if usage == "none" && len(app.GetFederatedIdentityCredentials()) > 0 {
 		usage = "federated"
 	}
@@ -433,8 +433,8 @@ func (s *credentialsSnapshot) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(expirySeriesDroppedDesc, prometheus.CounterValue, s.dropped)
 }
 
-// snakeCase turns Graph's servicePrincipalType (ManagedIdentity) into a label value (managed_identity).
-func snakeCase(s string) string {
+// labelFromPascalCase turns Graph's servicePrincipalType (ManagedIdentity) into a label value (managed_identity).
+func labelFromPascalCase(s string) string {
 	var b strings.Builder
 	for i, r := range s {
 		if r >= 'A' && r <= 'Z' {
@@ -448,7 +448,7 @@ func snakeCase(s string) string {
 	return b.String()
 }
 
-func deref(s *string) string {
+func textOf(s *string) string {
 	if s == nil {
 		return ""
 	}

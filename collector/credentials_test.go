@@ -18,7 +18,7 @@ import (
 // credentialsClock is the tests' now, shared by the fake tenant and the exporter.
 var credentialsClock = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func fixedClock() time.Time { return credentialsClock }
+func credentialsNow() time.Time { return credentialsClock }
 
 var defaultCredentialsOptions = credentialsOptions{ExpiryWindow: 30 * 24 * time.Hour, ExpiredLookback: 90 * 24 * time.Hour, SeriesLimit: 500}
 
@@ -26,7 +26,7 @@ var defaultCredentialsOptions = credentialsOptions{ExpiryWindow: 30 * 24 * time.
 func credentialsTenant(sps, apps int) *fakegraph.Tenant {
 	t := testTenant(0)
 	t.Credentials = fakegraph.CredentialMix{ServicePrincipals: sps, Applications: apps}
-	t.Now = fixedClock
+	t.Now = credentialsNow
 	return t
 }
 
@@ -39,7 +39,7 @@ func credentialsExporter(t testing.TB, fake *fakegraph.Server, logs *testLogs, o
 		sources[name] = s
 	}
 	opts := exporterOptions(fake, logs, sources)
-	opts.Now = fixedClock
+	opts.Now = credentialsNow
 	return newTestExporter(t, opts)
 }
 
@@ -48,7 +48,7 @@ var credentialCountFamilies = []string{"entra_service_principals", "entra_applic
 
 var credentialSeriesFamilies = []string{"entra_app_credential_expiry_timestamp_seconds", "mfa_exporter_credential_expiry_series_dropped_total"}
 
-func value(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+func expositionFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // credentialCountsText renders the ground truth's counts in the exposition format; every label
 // combination the exporter always exports is there, at 0 when the truth has none.
@@ -95,7 +95,7 @@ func expirySeriesText(tenantID string, series []fakegraph.ExpirySeries, dropped 
 	}
 	for _, s := range series {
 		fmt.Fprintf(&b, "entra_app_credential_expiry_timestamp_seconds{app_id=%q,app_name=%q,key_id=%q,kind=%q,object=%q,tenant_id=%q} %s\n",
-			s.AppID, s.AppName, s.KeyID, s.Kind, s.Object, tenantID, value(float64(s.End.Unix())))
+			s.AppID, s.AppName, s.KeyID, s.Kind, s.Object, tenantID, expositionFloat(float64(s.End.Unix())))
 	}
 	fmt.Fprintf(&b, "# TYPE mfa_exporter_credential_expiry_series_dropped_total counter\nmfa_exporter_credential_expiry_series_dropped_total %d\n", dropped)
 	return b.String()
