@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -36,25 +39,54 @@ func main() {
 		cloudName     = kingpin.Flag("graph.cloud", "Microsoft cloud: public, usgov, usgovdod or china. Picks the Graph endpoint and the authority host.").Default("public").String()
 		endpoint      = kingpin.Flag("graph.endpoint", "Graph base URL, overriding the cloud's (e.g. a proxy). Its host is allowed to receive tokens.").String()
 		tenantID      = kingpin.Flag("graph.tenant-id", "Entra ID tenant to read.").Envar("AZURE_TENANT_ID").String()
-		requestTimout = kingpin.Flag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included.").Default("2m").Duration()
+		requestTimout = collector.DurationFlag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included.", model.Duration(2*time.Minute))
 		demo          = kingpin.Flag("demo", "Serve a built-in simulated tenant from an in-process fake Graph: no Azure credentials needed.").Bool()
 		demoUsers     = kingpin.Flag("demo.users", "Number of users in the demo tenant.").Default("5000").Int()
 		toolkitFlags  = kingpinflag.AddFlags(kingpin.CommandLine, ":10063")
 	)
 	logConfig := &promslog.Config{}
 	promslogflag.AddFlags(kingpin.CommandLine, logConfig)
+	if version.Version == "" {
+		// A plain `go build` or `go install` sets no -X version: use the module's.
+		if info, ok := debug.ReadBuildInfo(); ok {
+			version.Version = info.Main.Version
+		}
+	}
 	kingpin.Version(version.Print(name))
 	kingpin.HelpFlag.Short('h')
-	kingpin.Parse()
+	parseFlags(kingpin.CommandLine, os.Args[1:])
 	logger := promslog.New(logConfig)
 
 	if err := run(logger, options{
 		metricsPath: *metricsPath, cloud: *cloudName, endpoint: *endpoint, tenantID: *tenantID,
-		requestTimeout: *requestTimout, demo: *demo, demoUsers: *demoUsers, web: toolkitFlags,
+		requestTimeout: time.Duration(*requestTimout), demo: *demo, demoUsers: *demoUsers, web: toolkitFlags,
 	}); err != nil {
 		logger.Error("mfa_exporter cannot run", "err", err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags is kingpin.Parse, but a value that does not parse is reported with its flag's
+// name: kingpin's own message only quotes the value (`strconv.ParseFloat: parsing "x"`).
+func parseFlags(app *kingpin.Application, args []string) {
+	_, err := app.Parse(args)
+	if err == nil {
+		return
+	}
+	// Setting the values again finds the one that failed; the process exits right after.
+	if parsed, perr := app.ParseContext(args); perr == nil {
+		for _, el := range parsed.Elements {
+			flag, ok := el.Clause.(*kingpin.FlagClause)
+			if !ok || el.Value == nil {
+				continue
+			}
+			if serr := flag.Model().Value.Set(*el.Value); serr != nil {
+				err = fmt.Errorf("--%s=%s: %w", flag.Model().Name, *el.Value, serr)
+				break
+			}
+		}
+	}
+	app.Fatalf("%s, try --help", err)
 }
 
 type options struct {
@@ -66,6 +98,12 @@ type options struct {
 }
 
 func run(logger *slog.Logger, o options) error {
+	if !strings.HasPrefix(o.metricsPath, "/") {
+		return fmt.Errorf("--web.telemetry-path %q: want a path starting with /", o.metricsPath)
+	}
+	if o.requestTimeout <= 0 {
+		return fmt.Errorf("--graph.request-timeout must be positive")
+	}
 	if o.web.WebConfigFile != nil && *o.web.WebConfigFile != "" {
 		if err := web.Validate(*o.web.WebConfigFile); err != nil {
 			return fmt.Errorf("--web.config.file: %w", err)
@@ -145,7 +183,7 @@ func run(logger *slog.Logger, o options) error {
 		server.Shutdown(shutdown)
 	}()
 	if err := web.ListenAndServe(server, o.web, logger); err != nil && err != http.ErrServerClosed {
-		return err
+		return fmt.Errorf("serving on --web.listen-address %s: %w", strings.Join(*o.web.WebListenAddresses, ","), err)
 	}
 	return nil
 }

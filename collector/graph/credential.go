@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +20,20 @@ import (
 // when set, overrides the cloud's authority; a host that is not a Microsoft cloud's gets
 // instance discovery disabled, so that a private or test authority works.
 func NewCredential(c Cloud, tenantID string) (azcore.TokenCredential, error) {
+	if !validTenantID.MatchString(tenantID) {
+		return nil, fmt.Errorf("tenant id %q (--graph.tenant-id or AZURE_TENANT_ID): want a GUID or a domain such as contoso.onmicrosoft.com", tenantID)
+	}
+	// azidentity's environment credential reads the tenant from AZURE_TENANT_ID only, so a tenant
+	// given as a flag is passed on there; one that disagrees would read one tenant's data under
+	// another's tenant_id.
+	switch env := os.Getenv("AZURE_TENANT_ID"); {
+	case env == "":
+		if err := os.Setenv("AZURE_TENANT_ID", tenantID); err != nil {
+			return nil, fmt.Errorf("passing the tenant id to azidentity: %w", err)
+		}
+	case env != tenantID:
+		return nil, fmt.Errorf("--graph.tenant-id %q and AZURE_TENANT_ID %q differ: set one of them", tenantID, env)
+	}
 	authority := c.AuthorityHost
 	if env := os.Getenv("AZURE_AUTHORITY_HOST"); env != "" {
 		u, err := url.Parse(env)
@@ -39,13 +54,17 @@ func NewCredential(c Cloud, tenantID string) (azcore.TokenCredential, error) {
 	return cred, nil
 }
 
+// validTenantID is what azidentity accepts as a tenant: a GUID or a domain name.
+var validTenantID = regexp.MustCompile(`^[0-9A-Za-z.-]+$`)
+
 // Scope is the token scope for Graph in cloud c.
 func Scope(c Cloud) string { return c.GraphURL + "/.default" }
 
 // CheckCredential gets one token, so that a credential that cannot work stops the exporter at
-// start rather than failing every refresh.
+// start rather than failing every refresh. The chain's managed identity probe gives up after a
+// second where there is none; the timeout bounds an authority that does not answer.
 func CheckCredential(ctx context.Context, cred azcore.TokenCredential, scope string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}}); err != nil {
 		return fmt.Errorf("no usable Azure credential (set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH, or use workload or managed identity): %w", err)
