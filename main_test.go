@@ -1,0 +1,529 @@
+package main
+
+// These tests build the real binary once and run it as a subprocess: the flags, the start-up
+// checks, the web server (TLS and basic auth included) and azidentity's DefaultAzureCredential
+// chain are tested as a user meets them, with the fake Graph playing Microsoft's token service.
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
+)
+
+// testVersion is stamped into the binary under test, as a release build stamps its version.
+const testVersion = "9.8.7-test"
+
+var (
+	// exporterBin is the binary under test, built by TestMain.
+	exporterBin string
+	// exporterBuildFlags are extended with -race when the tests run with the race detector.
+	exporterBuildFlags = []string{"-ldflags", "-X github.com/prometheus/common/version.Version=" + testVersion}
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mfa_exporter-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "creating the build directory:", err)
+		os.Exit(1)
+	}
+	exporterBin = filepath.Join(dir, "mfa_exporter")
+	build := exec.Command("go", append(append([]string{"build"}, exporterBuildFlags...), "-o", exporterBin, ".")...)
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building mfa_exporter: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cleanEnv is the test's environment without anything that would choose a credential, so that
+// the tests do not depend on the machine they run on (a CI runner may have a managed identity).
+func cleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "AZURE_") || strings.HasPrefix(name, "IDENTITY_") || strings.HasPrefix(name, "MSI_") ||
+			strings.HasPrefix(name, "IMDS_") || name == "SSL_CERT_FILE" || name == "SSL_CERT_DIR" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// syncBuffer collects a subprocess's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runToExit runs the exporter expecting it to stop by itself, and returns its output and exit code.
+func runToExit(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exporterBin, args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("mfa_exporter %s did not exit within a minute; output:\n%s", strings.Join(args, " "), out)
+	}
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("running mfa_exporter: %v", err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// exporter is a running mfa_exporter.
+type exporter struct {
+	addr string // host:port it listens on
+	logs *syncBuffer
+}
+
+// startExporter runs the exporter on a free port until the test ends, then stops it with SIGINT
+// and checks that it shut down cleanly (and, under -race, without a data race).
+func startExporter(t *testing.T, env []string, args ...string) *exporter {
+	t.Helper()
+	logs := &syncBuffer{}
+	cmd := exec.Command(exporterBin, append([]string{"--web.listen-address=127.0.0.1:0", "--log.format=json"}, args...)...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting mfa_exporter: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+			t.Errorf("mfa_exporter did not stop within 15s of SIGINT; logs:\n%s", logs)
+			return
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 0 || strings.Contains(logs.String(), "DATA RACE") {
+			t.Errorf("mfa_exporter exited with %d after SIGINT; logs:\n%s", code, logs)
+		}
+	})
+
+	deadline := time.After(time.Minute)
+	for {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var entry struct{ Msg, Address string }
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "Listening on" {
+				return &exporter{addr: entry.Address, logs: logs}
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("mfa_exporter exited with %d before listening; logs:\n%s", cmd.ProcessState.ExitCode(), logs)
+		case <-deadline:
+			t.Fatalf("mfa_exporter did not listen within a minute; logs:\n%s", logs)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// get fetches url and returns the status and body.
+func get(t *testing.T, client *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", req.URL, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func newRequest(t *testing.T, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// waitForUsers scrapes until the users source has refreshed once, and returns that scrape.
+func waitForUsers(t *testing.T, e *exporter, client *http.Client, req func() *http.Request) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		status, body := get(t, client, req())
+		if status != http.StatusOK {
+			t.Fatalf("GET /metrics: status %d: %s", status, body)
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("parsing /metrics: %v\n%s", err, body)
+		}
+		if up := families["mfa_exporter_source_up"]; up != nil {
+			for _, m := range up.Metric {
+				if labelsOf(m)["source"] != "users" {
+					continue
+				}
+				if m.GetGauge().GetValue() != 1 {
+					t.Fatalf("mfa_exporter_source_up{source=\"users\"} is %v; logs:\n%s", m.GetGauge().GetValue(), e.logs)
+				}
+				return families
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the users source did not refresh within a minute; logs:\n%s", e.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func labelsOf(m *dto.Metric) map[string]string {
+	out := map[string]string{}
+	for _, l := range m.Label {
+		out[l.GetName()] = l.GetValue()
+	}
+	return out
+}
+
+// checkUserCounts compares the registered and unregistered users served with the tenant's
+// ground truth, group by group.
+func checkUserCounts(t *testing.T, families map[string]*dto.MetricFamily, tenant *fakegraph.Tenant) {
+	t.Helper()
+	truth := tenant.UserTruth()
+	for family, count := range map[string]func(fakegraph.UserCounts) int{
+		"entra_mfa_registered_users":   func(c fakegraph.UserCounts) int { return c.Registered },
+		"entra_mfa_unregistered_users": func(c fakegraph.UserCounts) int { return c.Unregistered },
+	} {
+		mf := families[family]
+		if mf == nil || len(mf.Metric) != 4 {
+			t.Errorf("%s: want the 4 user_type x admin series, got %v", family, mf)
+			continue
+		}
+		for _, m := range mf.Metric {
+			l := labelsOf(m)
+			want := count(truth.Groups[fakegraph.UserGroup{UserType: l["user_type"], Admin: l["admin"] == "true"}])
+			if l["tenant_id"] != tenant.ID || m.GetGauge().GetValue() != float64(want) {
+				t.Errorf("%s%v = %v, want %d with tenant_id %s", family, l, m.GetGauge().GetValue(), want, tenant.ID)
+			}
+		}
+	}
+}
+
+func TestRefusesBadInputAtStart(t *testing.T) {
+	const tenant = "11111111-2222-4333-8444-555555555555"
+	dir := t.TempDir()
+	badYAML := filepath.Join(dir, "bad-web-config.yml")
+	os.WriteFile(badYAML, []byte("tls_server_config:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n"), 0o600)
+	unknownField := filepath.Join(dir, "unknown-field.yml")
+	os.WriteFile(unknownField, []byte("basic_auth_user:\n  prometheus: x\n"), 0o600)
+
+	withTenant := cleanEnv("AZURE_TENANT_ID=" + tenant)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want []string // every one must appear in the output
+	}{
+		{"unknown cloud", withTenant, []string{"--graph.cloud=mars"}, []string{"--graph.cloud", "mars", "usgovdod"}},
+		{"unparsable refresh interval", withTenant, []string{"--collector.users.refresh-interval=soon"}, []string{"--collector.users.refresh-interval", "soon"}},
+		{"zero refresh timeout", withTenant, []string{"--collector.users.refresh-timeout=0s"}, []string{"--collector.users.refresh-timeout", "positive"}},
+		{"unparsable request timeout", withTenant, []string{"--graph.request-timeout=later"}, []string{"--graph.request-timeout", "later"}},
+		{"endpoint not https", withTenant, []string{"--graph.endpoint=http://graph.example"}, []string{"--graph.endpoint", "https"}},
+		{"endpoint unparsable", withTenant, []string{"--graph.endpoint=https://graph.example/%zz"}, []string{"--graph.endpoint", "%zz"}},
+		{"endpoint with a query", withTenant, []string{"--graph.endpoint=https://graph.example/v1.0?x=1"}, []string{"--graph.endpoint", "query"}},
+		{"no tenant id", cleanEnv(), nil, []string{"no tenant id", "AZURE_TENANT_ID", "--graph.tenant-id"}},
+		{"malformed tenant id", cleanEnv(), []string{"--graph.tenant-id=contoso/../other"}, []string{"tenant id", "contoso/../other"}},
+		{"tenant flag and variable disagree", withTenant, []string{"--graph.tenant-id=contoso.onmicrosoft.com"}, []string{"--graph.tenant-id", "AZURE_TENANT_ID", "differ"}},
+		{"no usable credential", cleanEnv("AZURE_TENANT_ID="+tenant, "AZURE_TOKEN_CREDENTIALS=EnvironmentCredential"), nil,
+			[]string{"no usable Azure credential", "AZURE_CLIENT_ID"}},
+		{"unknown credential selection", cleanEnv("AZURE_TENANT_ID="+tenant, "AZURE_TOKEN_CREDENTIALS=magic"), nil, []string{"AZURE_TOKEN_CREDENTIALS", "magic"}},
+		{"authority host not https", cleanEnv("AZURE_TENANT_ID="+tenant, "AZURE_AUTHORITY_HOST=http://login.example"), nil, []string{"AZURE_AUTHORITY_HOST", "https"}},
+		{"web config missing", withTenant, []string{"--web.config.file=" + filepath.Join(dir, "missing.yml")}, []string{"--web.config.file", "missing.yml"}},
+		{"web config certificate missing", withTenant, []string{"--web.config.file=" + badYAML}, []string{"--web.config.file", "/nonexistent/cert.pem"}},
+		{"web config unknown field", withTenant, []string{"--web.config.file=" + unknownField}, []string{"--web.config.file", "basic_auth_user"}},
+		{"negative demo users", cleanEnv(), []string{"--demo", "--demo.users=-5"}, []string{"--demo.users", "-5"}},
+		{"unparsable demo users", cleanEnv(), []string{"--demo", "--demo.users=many"}, []string{"--demo.users", "many"}},
+		{"telemetry path without slash", cleanEnv(), []string{"--demo", "--web.telemetry-path=metrics"}, []string{"--web.telemetry-path", "/"}},
+		{"listen address without port", cleanEnv(), []string{"--demo", "--demo.users=10", "--web.listen-address=localhost"}, []string{"--web.listen-address", "localhost"}},
+		{"unknown log level", cleanEnv(), []string{"--demo", "--log.level=loud"}, []string{"log level", "loud"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out, code := runToExit(t, tc.env, tc.args...)
+			if code == 0 {
+				t.Errorf("exit code 0, want non-zero; output:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output does not name %q:\n%s", w, out)
+				}
+			}
+			for _, never := range []string{"panic", "goroutine ", "Listening on"} {
+				if strings.Contains(out, never) {
+					t.Errorf("output contains %q: the exporter must refuse before starting, without a panic:\n%s", never, out)
+				}
+			}
+		})
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	out, code := runToExit(t, cleanEnv(), "--version")
+	if code != 0 || !strings.Contains(out, "mfa_exporter, version "+testVersion) {
+		t.Errorf("--version: exit %d, output %q; want exit 0 and the version %s", code, out, testVersion)
+	}
+}
+
+func TestDemoServesMetricsAndLandingPage(t *testing.T) {
+	const users = 1500 // two pages of the report
+	e := startExporter(t, cleanEnv(), "--demo", fmt.Sprintf("--demo.users=%d", users))
+	client := &http.Client{Timeout: 10 * time.Second}
+	families := waitForUsers(t, e, client, func() *http.Request { return newRequest(t, "http://"+e.addr+"/metrics") })
+
+	checkUserCounts(t, families, fakegraph.NewDemoTenant(users))
+	info := families["mfa_exporter_build_info"]
+	if info == nil || len(info.Metric) != 1 || labelsOf(info.Metric[0])["version"] != testVersion {
+		t.Errorf("mfa_exporter_build_info: want one series with version=%q, got %v", testVersion, info)
+	}
+	if families["go_goroutines"] == nil || families["process_cpu_seconds_total"] == nil {
+		t.Error("the Go runtime and process metrics are missing")
+	}
+
+	status, body := get(t, client, newRequest(t, "http://"+e.addr+"/"))
+	if status != http.StatusOK || !strings.Contains(body, "MFA Exporter") || !strings.Contains(body, `href="/metrics"`) {
+		t.Errorf("landing page: status %d, want 200 with the exporter's name and a link to /metrics:\n%s", status, body)
+	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and returns its PEM files' paths.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, cert *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mfa_exporter test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert, err = x509.ParseCertificate(der); err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writePEM(t, certFile, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	writePEM(t, keyFile, &pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	return certFile, keyFile, cert
+}
+
+func writePEM(t *testing.T, path string, blocks ...*pem.Block) {
+	t.Helper()
+	var b bytes.Buffer
+	for _, block := range blocks {
+		pem.Encode(&b, block)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTLSAndBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, cert := selfSigned(t, dir)
+	const user, password = "prometheus", "correct horse battery staple"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "web-config.yml")
+	os.WriteFile(config, fmt.Appendf(nil, "tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
+		certFile, keyFile, user, hash), 0o600)
+
+	e := startExporter(t, cleanEnv(), "--demo", "--demo.users=100", "--web.config.file="+config)
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	metrics := func(user, password string) *http.Request {
+		req := newRequest(t, "https://"+e.addr+"/metrics")
+		if user != "" {
+			req.SetBasicAuth(user, password)
+		}
+		return req
+	}
+
+	for _, anonymous := range []struct{ name, user, password string }{
+		{"no credentials", "", ""}, {"wrong password", user, "wrong"}, {"unknown user", "admin", password},
+	} {
+		if status, _ := get(t, client, metrics(anonymous.user, anonymous.password)); status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", anonymous.name, status)
+		}
+	}
+	if status, _ := get(t, &http.Client{Timeout: 10 * time.Second}, newRequest(t, "http://"+e.addr+"/metrics")); status != http.StatusBadRequest {
+		t.Errorf("plain HTTP: status %d, want 400 (the server speaks only TLS)", status)
+	}
+	families := waitForUsers(t, e, client, func() *http.Request { return metrics(user, password) })
+	checkUserCounts(t, families, fakegraph.NewDemoTenant(100))
+}
+
+// TestCredentialFlowsAgainstFakeAuthority runs the exporter as against a real tenant, with
+// DefaultAzureCredential's environment flow, the fake Graph as the authority (AZURE_AUTHORITY_HOST)
+// and as Graph (--graph.endpoint), trusted through SSL_CERT_FILE only. A token can only be had
+// with instance discovery disabled (no network reaches login.microsoftonline.com), and Graph
+// only answers with that token, so the custom endpoint's host must be on the token provider's
+// allow-list.
+func TestCredentialFlowsAgainstFakeAuthority(t *testing.T) {
+	tenant := &fakegraph.Tenant{ID: "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d", Seed: 11, Users: 1200, UnregisteredAdmins: 1, Domain: "fabrikam.test"}
+	fake := fakegraph.Start(tenant)
+	defer fake.Close()
+	dir := t.TempDir()
+	authorityCA := filepath.Join(dir, "authority-ca.pem")
+	writePEM(t, authorityCA, &pem.Block{Type: "CERTIFICATE", Bytes: fake.Certificate().Raw})
+
+	const secret = "s3cr3t-value-that-must-never-be-logged"
+	fake.RegisterSecretClient("secret-app", secret)
+	certPath := filepath.Join(dir, "client.pem")
+	fake.RegisterCertificateClient("certificate-app", clientCertificate(t, certPath))
+
+	env := func(clientID string, extra ...string) []string {
+		return cleanEnv(append([]string{"AZURE_TENANT_ID=" + tenant.ID, "AZURE_CLIENT_ID=" + clientID,
+			"AZURE_AUTHORITY_HOST=" + fake.URL, "SSL_CERT_FILE=" + authorityCA}, extra...)...)
+	}
+	for _, flow := range []struct{ name, clientID, credential string }{
+		{"client secret", "secret-app", "AZURE_CLIENT_SECRET=" + secret},
+		{"client certificate", "certificate-app", "AZURE_CLIENT_CERTIFICATE_PATH=" + certPath},
+	} {
+		t.Run(flow.name, func(t *testing.T) {
+			fake.ResetRequests()
+			e := startExporter(t, env(flow.clientID, flow.credential), "--graph.endpoint="+fake.URL, "--log.level=debug")
+			client := &http.Client{Timeout: 10 * time.Second}
+			families := waitForUsers(t, e, client, func() *http.Request { return newRequest(t, "http://"+e.addr+"/metrics") })
+			checkUserCounts(t, families, tenant)
+
+			token, issued := fake.IssuedTokens()[flow.clientID]
+			if !issued {
+				t.Fatalf("the fake authority issued no token to %s; logs:\n%s", flow.clientID, e.logs)
+			}
+			pages := 0
+			for _, r := range fake.Requests() {
+				if !strings.HasSuffix(r.Path, "/userRegistrationDetails") {
+					continue
+				}
+				pages++
+				if got := r.Header.Get("Authorization"); got != "Bearer "+token {
+					t.Errorf("Graph request %s carried Authorization %q, want the token issued to %s", r.Path, got, flow.clientID)
+				}
+			}
+			if pages != 2 {
+				t.Errorf("Graph saw %d report pages, want 2", pages)
+			}
+			for _, leaked := range []string{secret, token} {
+				if strings.Contains(e.logs.String(), leaked) {
+					t.Errorf("the logs contain a secret or token %q", leaked)
+				}
+			}
+		})
+	}
+
+	for _, refused := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"wrong secret", env("secret-app", "AZURE_CLIENT_SECRET=wrong-"+secret), "AADSTS7000215"},
+		{"unknown client", env("nobody", "AZURE_CLIENT_SECRET="+secret), "invalid_client"},
+		{"authority not trusted", cleanEnv("AZURE_TENANT_ID="+tenant.ID, "AZURE_CLIENT_ID=secret-app", "AZURE_CLIENT_SECRET="+secret,
+			"AZURE_AUTHORITY_HOST="+fake.URL), "certificate"},
+	} {
+		t.Run(refused.name, func(t *testing.T) {
+			out, code := runToExit(t, refused.env, "--graph.endpoint="+fake.URL, "--log.level=debug")
+			if code == 0 || !strings.Contains(out, "no usable Azure credential") || !strings.Contains(out, refused.want) {
+				t.Errorf("exit %d; want non-zero and a message naming the credential problem (%q):\n%s", code, refused.want, out)
+			}
+			if strings.Contains(out, secret) {
+				t.Errorf("the output contains the client secret:\n%s", out)
+			}
+		})
+	}
+}
+
+// clientCertificate writes an app's RSA key and self-signed certificate as one PEM file, the
+// form AZURE_CLIENT_CERTIFICATE_PATH takes, and returns the certificate.
+func clientCertificate(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "certificate-app"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, path, &pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}, &pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return cert
+}
