@@ -35,14 +35,14 @@ const name = "mfa_exporter"
 
 func main() {
 	var (
-		metricsPath   = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		cloudName     = kingpin.Flag("graph.cloud", "Microsoft cloud: public, usgov, usgovdod or china. Picks the Graph endpoint and the authority host.").Default("public").String()
-		endpoint      = kingpin.Flag("graph.endpoint", "Graph base URL, overriding the cloud's (e.g. a proxy). Its host is allowed to receive tokens.").String()
-		tenantID      = kingpin.Flag("graph.tenant-id", "Entra ID tenant to read.").Envar("AZURE_TENANT_ID").String()
-		requestTimout = collector.DurationFlag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included.", model.Duration(2*time.Minute))
-		demo          = kingpin.Flag("demo", "Serve a built-in simulated tenant from an in-process fake Graph: no Azure credentials needed.").Bool()
-		demoUsers     = kingpin.Flag("demo.users", "Number of users in the demo tenant.").Default("5000").Int()
-		toolkitFlags  = kingpinflag.AddFlags(kingpin.CommandLine, ":10063")
+		metricsPath    = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		cloudName      = kingpin.Flag("graph.cloud", "Microsoft cloud: public, usgov, usgovdod or china. Picks the Graph endpoint and the authority host.").Default("public").String()
+		endpoint       = kingpin.Flag("graph.endpoint", "Graph base URL, overriding the cloud's (e.g. a proxy). Its host is allowed to receive tokens.").String()
+		tenantID       = kingpin.Flag("graph.tenant-id", "Entra ID tenant to read: its GUID or a verified domain such as contoso.onmicrosoft.com.").Envar("AZURE_TENANT_ID").String()
+		requestTimeout = collector.DurationFlag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included (e.g. 30s, 2m).", model.Duration(2*time.Minute))
+		demo           = kingpin.Flag("demo", "Serve a built-in simulated tenant from an in-process fake Graph: no Azure credentials needed.").Bool()
+		demoUsers      = kingpin.Flag("demo.users", "Number of users in the demo tenant.").Default("5000").Int()
+		toolkitFlags   = kingpinflag.AddFlags(kingpin.CommandLine, ":10063")
 	)
 	logConfig := &promslog.Config{}
 	promslogflag.AddFlags(kingpin.CommandLine, logConfig)
@@ -59,7 +59,7 @@ func main() {
 
 	if err := run(logger, options{
 		metricsPath: *metricsPath, cloud: *cloudName, endpoint: *endpoint, tenantID: *tenantID,
-		requestTimeout: time.Duration(*requestTimout), demo: *demo, demoUsers: *demoUsers, web: toolkitFlags,
+		requestTimeout: time.Duration(*requestTimeout), demo: *demo, demoUsers: *demoUsers, web: toolkitFlags,
 	}); err != nil {
 		logger.Error("mfa_exporter cannot run", "err", err)
 		os.Exit(1)

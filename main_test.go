@@ -135,7 +135,13 @@ func startExporter(t *testing.T, env []string, args ...string) *exporter {
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
+	listening := false
 	t.Cleanup(func() {
+		if !listening { // the failure to start is reported already
+			cmd.Process.Kill()
+			<-exited
+			return
+		}
 		cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
@@ -155,6 +161,7 @@ func startExporter(t *testing.T, env []string, args ...string) *exporter {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			var entry struct{ Msg, Address string }
 			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "Listening on" {
+				listening = true
 				return &exporter{addr: entry.Address, logs: logs}
 			}
 		}
