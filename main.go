@@ -98,8 +98,9 @@ type options struct {
 }
 
 func run(logger *slog.Logger, o options) error {
-	if !strings.HasPrefix(o.metricsPath, "/") {
-		return fmt.Errorf("--web.telemetry-path %q: want a path starting with /", o.metricsPath)
+	// Spaces and braces would make the path a ServeMux pattern with a method or wildcard.
+	if !strings.HasPrefix(o.metricsPath, "/") || strings.ContainsAny(o.metricsPath, " \t{}") {
+		return fmt.Errorf("--web.telemetry-path %q: want a path such as /metrics, starting with / and without spaces or braces", o.metricsPath)
 	}
 	if o.requestTimeout <= 0 {
 		return fmt.Errorf("--graph.request-timeout must be positive")

@@ -298,6 +298,8 @@ func TestRefusesBadInputAtStart(t *testing.T) {
 		{"negative demo users", cleanEnv(), []string{"--demo", "--demo.users=-5"}, []string{"--demo.users", "-5"}},
 		{"unparsable demo users", cleanEnv(), []string{"--demo", "--demo.users=many"}, []string{"--demo.users", "many"}},
 		{"telemetry path without slash", cleanEnv(), []string{"--demo", "--web.telemetry-path=metrics"}, []string{"--web.telemetry-path", "/"}},
+		{"telemetry path with a space", cleanEnv(), []string{"--demo", "--web.telemetry-path=/a b"}, []string{"--web.telemetry-path", "/a b"}},
+		{"telemetry path with a wildcard", cleanEnv(), []string{"--demo", "--web.telemetry-path=/{x}"}, []string{"--web.telemetry-path", "/{x}"}},
 		{"listen address without port", cleanEnv(), []string{"--demo", "--demo.users=10", "--web.listen-address=localhost"}, []string{"--web.listen-address", "localhost"}},
 		{"unknown log level", cleanEnv(), []string{"--demo", "--log.level=loud"}, []string{"log level", "loud"}},
 	} {
@@ -346,6 +348,20 @@ func TestDemoServesMetricsAndLandingPage(t *testing.T) {
 	status, body := get(t, client, newRequest(t, "http://"+e.addr+"/"))
 	if status != http.StatusOK || !strings.Contains(body, "MFA Exporter") || !strings.Contains(body, `href="/metrics"`) {
 		t.Errorf("landing page: status %d, want 200 with the exporter's name and a link to /metrics:\n%s", status, body)
+	}
+}
+
+func TestCustomTelemetryPath(t *testing.T) {
+	e := startExporter(t, cleanEnv(), "--demo", "--demo.users=10", "--web.telemetry-path=/entra/metrics")
+	client := &http.Client{Timeout: 10 * time.Second}
+	if status, body := get(t, client, newRequest(t, "http://"+e.addr+"/entra/metrics")); status != http.StatusOK || !strings.Contains(body, "mfa_exporter_build_info") {
+		t.Errorf("GET /entra/metrics: status %d, want 200 with the metrics:\n%s", status, body)
+	}
+	if status, body := get(t, client, newRequest(t, "http://"+e.addr+"/")); status != http.StatusOK || !strings.Contains(body, `href="/entra/metrics"`) {
+		t.Errorf("landing page: status %d, want 200 with a link to /entra/metrics:\n%s", status, body)
+	}
+	if status, _ := get(t, client, newRequest(t, "http://"+e.addr+"/metrics")); status == http.StatusOK {
+		t.Error("GET /metrics answered 200; the metrics must be served only under --web.telemetry-path")
 	}
 }
 
