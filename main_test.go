@@ -484,12 +484,11 @@ func TestCredentialFlowsAgainstFakeAuthority(t *testing.T) {
 			}
 			pages := 0
 			for _, r := range fake.Requests() {
-				if !strings.HasSuffix(r.Path, "/userRegistrationDetails") {
-					continue
-				}
-				pages++
 				if got := r.Header.Get("Authorization"); got != "Bearer "+token {
 					t.Errorf("Graph request %s carried Authorization %q, want the token issued to %s", r.Path, got, flow.clientID)
+				}
+				if strings.HasSuffix(r.Path, "/userRegistrationDetails") {
+					pages++
 				}
 			}
 			if pages != 2 {
