@@ -122,7 +122,7 @@ func run(logger *slog.Logger, o options) error {
 		return fmt.Errorf("--graph.cloud: %w", err)
 	}
 	gopts := graph.Options{BaseURL: cloud.GraphURL, Scope: graph.Scope(cloud), MaxRetries: 5,
-		RequestTimeout: o.requestTimeout, Limits: map[graph.Family]graph.Limit{graph.FamilyReports: graph.ReportsLimit}}
+		RequestTimeout: o.requestTimeout, Limits: map[graph.Family]graph.Limit{graph.FamilyReports: graph.ReportsLimit, graph.FamilyDirectory: graph.DirectoryLimit}}
 	if o.endpoint != "" {
 		if gopts.BaseURL, err = graph.ParseBaseURL(o.endpoint); err != nil {
 			return fmt.Errorf("--graph.endpoint: %w", err)

@@ -48,6 +48,11 @@ type Client struct {
 // (userRegistrationDetails, auditLogs/signIns): 5 requests per 10 seconds per app per tenant.
 var ReportsLimit = Limit{Requests: 5, Per: 10 * time.Second}
 
+// DirectoryLimit keeps directory lists inside the strictest budget the credentials source meets:
+// listing service principals with keyCredentials selected is limited to 150 requests a minute
+// per tenant. The directory's own resource-unit budget is far larger.
+var DirectoryLimit = Limit{Requests: 150, Per: time.Minute}
+
 // New builds a Client. The Graph host of BaseURL is added to the token provider's allowed hosts:
 // without that, the Azure identity provider silently sends requests with no token.
 func New(o Options) (*Client, error) {
