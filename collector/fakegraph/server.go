@@ -7,6 +7,7 @@
 package fakegraph
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -45,6 +46,7 @@ type Fault struct {
 	Code       string        // Graph error code, e.g. Authorization_RequestDenied
 	Message    string        // Graph error message
 	Malformed  bool          // answer 200 with a body that is not valid JSON
+	Body       string        // answer Status (200 if 0) with this JSON body, e.g. a record Graph should not send
 	Delay      time.Duration // wait this long (or until the client gives up) before answering
 }
 
@@ -203,6 +205,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, p
 		case f.Malformed:
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"value":[{"id":"1","isAdmin":tru`)
+			return
+		case f.Body != "":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(cmp.Or(f.Status, http.StatusOK))
+			fmt.Fprint(w, f.Body)
 			return
 		case f.Status != 0:
 			if f.RetryAfter != "" {
