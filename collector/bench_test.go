@@ -3,15 +3,19 @@
 package collector
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
 	"github.com/mfa-exporter/mfa_exporter/collector/graph"
 )
 
@@ -115,6 +119,40 @@ func BenchmarkUsersRefreshUnderReportsBudget(b *testing.B) {
 			b.ReportMetric(100*(mean-serialMin).Seconds()/serialMin.Seconds(), "%-over-serial-min")
 		})
 	}
+}
+
+// BenchmarkFakeReportPages reads the report's pages with a plain HTTP client and no parsing:
+// the fake Graph's share of BenchmarkUsersRefresh's CPU time.
+//
+//	go test -run '^$' -bench BenchmarkFakeReportPages -benchtime=1x ./collector/
+func BenchmarkFakeReportPages(b *testing.B) {
+	const users = 100_000
+	fake := startFake(b, testTenant(users))
+	fake.KeepRequests(false)
+	client := fake.Client()
+	cpu := cpuTime()
+	for b.Loop() {
+		next := fake.URL + "/v1.0" + reportPath + "?$top=999&$select=" + strings.Join(userRegistrationFields, ",")
+		for next != "" {
+			req, _ := http.NewRequest(http.MethodGet, next, nil)
+			req.Header.Set("Authorization", "Bearer "+fakegraph.StaticToken)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var page struct {
+				NextLink string `json:"@odata.nextLink"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&page)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				b.Fatalf("reading a page: HTTP %d, %v", resp.StatusCode, err)
+			}
+			next = page.NextLink
+		}
+	}
+	cpu = cpuTime() - cpu
+	b.ReportMetric(cpu.Seconds()*1000/float64(b.N)/(users/1000), "cpu-ms/1k-users")
 }
 
 // cpuTime is the CPU time the process has used, user and system.
