@@ -127,7 +127,7 @@ type runner struct {
 	health   atomic.Pointer[health]
 
 	running     sync.Mutex // held for a refresh; a refresh due while one runs is skipped
-	lastFailure string     // guarded by running; a failure is logged once, until it changes
+	lastFailure string     // guarded by running; a failure is logged once, until its kind changes
 }
 
 type health struct {
@@ -247,11 +247,13 @@ func (e *Exporter) refresh(ctx context.Context, r *runner) {
 		}
 		e.errors.WithLabelValues(r.name, gerr.Reason).Inc()
 		r.health.Store(h)
+		// The kind, not the text: a timeout's or network error's text names the page's URL.
+		failure := fmt.Sprintf("%s %d %s", gerr.Reason, gerr.Status, gerr.Code)
 		level := slog.LevelError
-		if gerr.Error() == r.lastFailure {
+		if failure == r.lastFailure {
 			level = slog.LevelDebug
 		}
-		r.lastFailure = gerr.Error()
+		r.lastFailure = failure
 		e.logger.Log(ctx, level, "refresh failed; serving the last good snapshot", "source", r.name,
 			"reason", gerr.Reason, "status", gerr.Status, "code", gerr.Code, "message", gerr.Message,
 			"hint", hint(gerr.Reason, r), "duration", h.duration)

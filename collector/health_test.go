@@ -401,3 +401,32 @@ func TestRecordWithoutIsAdminFailsTheWholeRefresh(t *testing.T) {
 		t.Errorf("the log does not name the missing field:\n%s", logs.String())
 	}
 }
+
+// A refresh that times out is one failure wherever the walk was cut: the error's text names
+// the page's URL, which differs, but the log says it once.
+func TestTimeoutsAtDifferentPagesAreLoggedOnce(t *testing.T) {
+	fake := startFake(t, testTenant(1200))
+	logs := &testLogs{}
+	e := newTestExporter(t, exporterOptions(fake, logs, source("users", 300*time.Millisecond)))
+	refresh(e)
+
+	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Delay: time.Minute})
+	refresh(e) // cut on the first page
+	next := fake.URL + "/v1.0" + reportPath + "?$skiptoken=page2"
+	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Body: reportPage(next, reportRecord("a", nil))})
+	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Delay: time.Minute})
+	refresh(e) // cut on the second page
+
+	if got := errorsWithReason(e, graph.ReasonTimeout); got != 2 {
+		t.Errorf(`source_errors_total{reason="timeout"} = %v, want 2`, got)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("two timeouts were logged %d times at error level, want once:\n%s", n, logs.String())
+	}
+
+	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Status: 403, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."})
+	refresh(e) // another kind of failure
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 2 {
+		t.Errorf("a different failure after the timeouts was not logged at error level:\n%s", logs.String())
+	}
+}
