@@ -144,7 +144,7 @@ func TestFailedRefreshServesLastSnapshot(t *testing.T) {
 			time.Minute, graph.ReasonMalformed, nil},
 		{"slower than the refresh timeout",
 			fakegraph.Fault{Path: reportPath, Delay: time.Minute},
-			300 * time.Millisecond, graph.ReasonTimeout,
+			2 * time.Second, graph.ReasonTimeout,
 			[]string{"--collector.users.refresh-timeout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -405,9 +405,10 @@ func TestRecordWithoutIsAdminFailsTheWholeRefresh(t *testing.T) {
 // A refresh that times out is one failure wherever the walk was cut: the error's text names
 // the page's URL, which differs, but the log says it once.
 func TestTimeoutsAtDifferentPagesAreLoggedOnce(t *testing.T) {
+	t.Parallel()
 	fake := startFake(t, testTenant(1200))
 	logs := &testLogs{}
-	e := newTestExporter(t, exporterOptions(fake, logs, source("users", 300*time.Millisecond)))
+	e := newTestExporter(t, exporterOptions(fake, logs, source("users", 2*time.Second)))
 	refresh(e)
 
 	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Delay: time.Minute})

@@ -100,7 +100,11 @@ func New(o Options) (*Client, error) {
 	}
 	// The service client copies the base URL at construction, so set it first.
 	adapter.SetBaseUrl(base + "/v1.0")
-	return &Client{SDK: msgraphsdk.NewGraphServiceClient(adapter), baseURL: base}, nil
+	// NewGraphServiceClient writes its backing store factory into a kiota package variable that
+	// every parsed entity reads: building a client while another one parses is a data race. A
+	// nil factory skips the write; the variable already holds that same default.
+	sdk := &msgraphsdk.GraphServiceClient{GraphBaseServiceClient: *msgraphsdk.NewGraphBaseServiceClient(adapter, nil)}
+	return &Client{SDK: sdk, baseURL: base}, nil
 }
 
 // BetaURL returns the absolute URL of a beta path such as "/auditLogs/signIns".
