@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -97,7 +96,7 @@ func (s *usersSnapshot) add(u models.UserRegistrationDetailsable) error {
 	}
 	userType := "unknown" // a value newer than the SDK's enum decodes to nil
 	if t := u.GetUserType(); t != nil {
-		userType = strings.ToLower(t.String())
+		userType = t.String() // the report sends member and guest in lowercase already
 	}
 	g := userGroup{userType, *u.GetIsAdmin()}
 	c := s.groups[g]
