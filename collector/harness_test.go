@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
@@ -77,9 +78,8 @@ func newTestExporter(t testing.TB, o Options) *Exporter {
 	return e
 }
 
-// scrape renders what the exporter serves, in the text format, keeping only the named families
-// (all when none are named).
-func scrape(t testing.TB, e *Exporter, families ...string) string {
+// gather collects what the exporter serves through a pedantic registry.
+func gather(t testing.TB, e *Exporter) []*dto.MetricFamily {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
@@ -87,8 +87,15 @@ func scrape(t testing.TB, e *Exporter, families ...string) string {
 	if err != nil {
 		t.Fatalf("gathering: %v", err)
 	}
+	return mfs
+}
+
+// scrape renders what the exporter serves, in the text format, keeping only the named families
+// (all when none are named).
+func scrape(t testing.TB, e *Exporter, families ...string) string {
+	t.Helper()
 	var out strings.Builder
-	for _, mf := range mfs {
+	for _, mf := range gather(t, e) {
 		if len(families) > 0 && !contains(families, mf.GetName()) {
 			continue
 		}

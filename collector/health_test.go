@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
@@ -20,13 +19,7 @@ const reportPath = "/reports/authenticationMethods/userRegistrationDetails"
 // sample returns the value of the served series of family name whose labels include want.
 func sample(t testing.TB, e *Exporter, name string, want map[string]string) (float64, bool) {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(e)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gathering: %v", err)
-	}
-	for _, mf := range mfs {
+	for _, mf := range gather(t, e) {
 		if mf.GetName() != name {
 			continue
 		}
