@@ -32,7 +32,8 @@ const DemoTenantID = "8f0c5a52-3d1e-4c7b-9a4e-0d5e7c1b2a60"
 // NewDemoTenant is the tenant --demo serves.
 func NewDemoTenant(users int) *Tenant {
 	return &Tenant{ID: DemoTenantID, Seed: 20241015, Users: users, UnregisteredAdmins: 2, Domain: "contoso.example",
-		Credentials: CredentialMix{ServicePrincipals: 3000, Applications: 400}}
+		Credentials: CredentialMix{ServicePrincipals: 3000, Applications: 400},
+		SignIns:     SignInMix{PerDay: 8000, Late: 0.05, MaxDelay: 5 * time.Minute}}
 }
 
 func (t *Tenant) now() time.Time {
