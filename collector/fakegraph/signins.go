@@ -232,12 +232,12 @@ type signInQuery struct {
 }
 
 var (
-	filterDate  = regexp.MustCompile(`^createdDateTime (ge|gt|le|lt) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)$`)
+	filterDate  = regexp.MustCompile(`^createdDateTime (ge|le) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)$`)
 	filterEvent = regexp.MustCompile(`^signInEventTypes/any\((\w+): ?(\w+) eq '(\w+)'\)$`)
 )
 
-// parseSignInFilter reads the $filter clauses this fake supports, joined by "and":
-// createdDateTime ge|gt|le|lt with an unquoted date, and signInEventTypes/any(t: t eq '...').
+// parseSignInFilter reads the $filter clauses Graph documents for what the exporter asks, joined
+// by "and": createdDateTime ge|le with an unquoted date, and signInEventTypes/any(t: t eq '...').
 // Without an event type clause Graph lists interactive user sign-ins only.
 func parseSignInFilter(filter string, now time.Time) (signInQuery, error) {
 	q := signInQuery{from: now.Add(-signInRetention), to: now, eventType: EventInteractiveUser}
@@ -254,12 +254,8 @@ func parseSignInFilter(filter string, now time.Time) (signInQuery, error) {
 			switch m[1] {
 			case "ge":
 				q.from = later(q.from, d)
-			case "gt":
-				q.from = later(q.from, d.Add(time.Nanosecond))
 			case "le":
 				q.to = earlier(q.to, d)
-			case "lt":
-				q.to = earlier(q.to, d.Add(-time.Nanosecond))
 			}
 			continue
 		}
@@ -270,7 +266,7 @@ func parseSignInFilter(filter string, now time.Time) (signInQuery, error) {
 				continue
 			}
 		}
-		return q, fmt.Errorf("Invalid filter clause: '%s' is not supported by this fake (createdDateTime ge|gt|le|lt <unquoted date>, signInEventTypes/any(t: t eq '<type>'))", clause)
+		return q, fmt.Errorf("Invalid filter clause: '%s' is not supported by this fake (createdDateTime ge|le <unquoted date>, signInEventTypes/any(t: t eq '<type>'))", clause)
 	}
 	return q, nil
 }
