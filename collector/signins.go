@@ -122,7 +122,7 @@ func newSignInsSource(c Config, o signInsOptions) (Source, error) {
 	if o.overlap < 0 || o.overlap >= o.window {
 		return nil, fmt.Errorf("--collector.signins.overlap must be at least 0 and less than the window, got %s", model.Duration(o.overlap))
 	}
-	s := &signInsSource{cfg: c, opts: o, buckets: map[int64]map[signInKey]float64{}, states: map[signInEvent]*eventState{}}
+	s := &signInsSource{cfg: c, opts: o, counts: newBucketedCounts(), states: map[signInEvent]*eventState{}}
 	for _, ev := range userSignInEvents {
 		s.states[ev] = &eventState{seen: map[string]time.Time{}}
 	}
@@ -135,13 +135,65 @@ type signInsSource struct {
 	cfg  Config
 	opts signInsOptions
 
-	buckets map[int64]map[signInKey]float64 // by minute of createdDateTime (Unix seconds / 60)
-	states  map[signInEvent]*eventState
+	counts *bucketedCounts
+	states map[signInEvent]*eventState
 }
 
 type signInKey struct {
 	app, userType, event string
 	mfa, success         bool
+}
+
+// bucketedCounts are sign-in counts by bucket of createdDateTime. A bucket is a slice of counts
+// indexed by key, the keys (at most a few hundred label combinations) interned once, so that a
+// 30-day window of minutes stays within megabytes.
+type bucketedCounts struct {
+	keys    []signInKey
+	index   map[signInKey]int
+	buckets map[int64][]uint32
+}
+
+func newBucketedCounts() *bucketedCounts {
+	return &bucketedCounts{index: map[signInKey]int{}, buckets: map[int64][]uint32{}}
+}
+
+func bucketOf(t time.Time) int64 { return t.Unix() / int64(bucketWidth/time.Second) }
+
+func (c *bucketedCounts) add(created time.Time, k signInKey) {
+	i, ok := c.index[k]
+	if !ok {
+		i = len(c.keys)
+		c.keys = append(c.keys, k)
+		c.index[k] = i
+	}
+	b := bucketOf(created)
+	counts := c.buckets[b]
+	if len(counts) <= i {
+		counts = append(counts, make([]uint32, len(c.keys)-len(counts))...)
+		c.buckets[b] = counts
+	}
+	counts[i]++
+}
+
+// expireBefore forgets the buckets before the one t falls in.
+func (c *bucketedCounts) expireBefore(t time.Time) {
+	for b := range c.buckets {
+		if b < bucketOf(t) {
+			delete(c.buckets, b)
+		}
+	}
+}
+
+func (c *bucketedCounts) total() map[signInKey]float64 {
+	out := map[signInKey]float64{}
+	for _, counts := range c.buckets {
+		for i, n := range counts {
+			if n > 0 {
+				out[c.keys[i]] += float64(n)
+			}
+		}
+	}
+	return out
 }
 
 // eventState is what has been counted of one event type. Every record Graph listed with a
@@ -165,11 +217,7 @@ type span struct {
 func (s *signInsSource) Refresh(ctx context.Context) (Snapshot, error) {
 	now := s.cfg.Now().UTC().Truncate(time.Second)
 	start := now.Add(-s.opts.window).Truncate(bucketWidth)
-	for minute := range s.buckets {
-		if minute < start.Unix()/60 {
-			delete(s.buckets, minute)
-		}
-	}
+	s.counts.expireBefore(start)
 	for _, ev := range userSignInEvents {
 		if err := s.catchUp(ctx, ev, start, now); err != nil {
 			return nil, err
@@ -275,13 +323,7 @@ func (s *signInsSource) read(ctx context.Context, ev signInEvent, from time.Time
 		if !r.created.Before(into.hi.Add(-s.opts.overlap)) {
 			st.seen[r.id] = r.created
 		}
-		minute := r.created.Unix() / 60
-		b := s.buckets[minute]
-		if b == nil {
-			b = map[signInKey]float64{}
-			s.buckets[minute] = b
-		}
-		b[r.key]++
+		s.counts.add(r.created, r.key)
 		return nil
 	})
 	if err != nil {
@@ -417,12 +459,10 @@ func (s *signInsSource) snapshot(start, now time.Time) *signInsSnapshot {
 			}
 		}
 	}
-	for _, b := range s.buckets {
-		for k, n := range b {
-			snap.counts[k] += n
-			if k.success && !k.mfa {
-				snap.withoutMFA[signInKey{app: k.app, userType: k.userType, event: k.event}] += n
-			}
+	for k, n := range s.counts.total() {
+		snap.counts[k] = n
+		if k.success && !k.mfa {
+			snap.withoutMFA[signInKey{app: k.app, userType: k.userType, event: k.event}] += n
 		}
 	}
 	return snap

@@ -57,7 +57,7 @@ func signInTenant(clock *testClock, mix fakegraph.SignInMix) *fakegraph.Tenant {
 
 var defaultSignInsOptions = signInsOptions{window: 24 * time.Hour, overlap: 10 * time.Minute}
 
-// signInsOptionsFor runs the signins source with explicit options (flags are not parsed in tests),
+// signInsExporterOptions runs the signins source with explicit options (flags are not parsed in tests),
 // optionally with more sources and a transport between the client and the fake.
 func signInsExporterOptions(fake *fakegraph.Server, clock *testClock, logs *testLogs, o signInsOptions, transport http.RoundTripper) Options {
 	sources := map[string]SourceSettings{"signins": {Interval: time.Hour, Timeout: time.Minute,
