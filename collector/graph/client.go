@@ -77,6 +77,10 @@ func New(o Options) (*Client, error) {
 		paced.pacers[f] = newPacer(o.Limits[f])
 	}
 
+	// The SDK creates its error-mapping registry lazily with an unsynchronised double-checked
+	// lock: create it here, before sources iterate pages concurrently, or that is a data race.
+	msgraphcore.GetErrorFactoryFromRegistry("")
+
 	clientOptions := msgraphsdk.GetDefaultClientOptions()
 	middleware := msgraphcore.GetDefaultMiddlewaresWithOptions(&clientOptions)
 	retry := khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
