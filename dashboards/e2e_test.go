@@ -107,10 +107,12 @@ func TestEndToEnd(t *testing.T) {
 	for _, r := range readRules(t) {
 		all = append(all, query{where: "rule " + r.Record + r.Alert, expr: r.Expr})
 	}
+	all = append(all, unitTestSeries(t)...)
 
 	unexported := map[string]bool{} // queries the panel data check need not wait for
 	t.Run("queries parse and use only exported metrics", func(t *testing.T) {
-		known := map[string]bool{"up": true} // the one series Prometheus adds that the rules use
+		// The series Prometheus adds itself that the rules and their unit tests use.
+		known := map[string]bool{"up": true, "ALERTS": true}
 		for name := range exported {
 			known[name] = true
 		}
@@ -161,7 +163,11 @@ func TestEndToEnd(t *testing.T) {
 				}
 			}
 			if len(got) == 0 {
-				return fmt.Errorf("not firing; active alerts: %v", alerts)
+				active := map[string]int{}
+				for _, a := range alerts {
+					active[a.Labels["alertname"]+" "+a.State]++
+				}
+				return fmt.Errorf("not firing; active alerts: %v", active)
 			}
 			return nil
 		})
@@ -340,6 +346,41 @@ func readRules(t *testing.T) []rule {
 	var out []rule
 	for _, g := range file.Groups {
 		out = append(out, g.Rules...)
+	}
+	return out
+}
+
+// unitTestSeries are the input series and expressions of the rules' promtool unit tests, so
+// that a test cannot keep passing on a metric the exporter no longer exports.
+func unitTestSeries(t *testing.T) []query {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(alertsDir, "tests", "*.yml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no promtool unit tests in alerts/tests (err %v)", err)
+	}
+	var out []query
+	for _, f := range files {
+		var file struct {
+			Tests []struct {
+				Name        string `yaml:"name"`
+				InputSeries []struct {
+					Series string `yaml:"series"`
+				} `yaml:"input_series"`
+				ExprTests []struct {
+					Expr string `yaml:"expr"`
+				} `yaml:"promql_expr_test"`
+			} `yaml:"tests"`
+		}
+		readYAML(t, f, &file)
+		for _, test := range file.Tests {
+			where := fmt.Sprintf("%s test %q", filepath.Base(f), test.Name)
+			for _, in := range test.InputSeries {
+				out = append(out, query{where: where + " input series", expr: in.Series})
+			}
+			for _, e := range test.ExprTests {
+				out = append(out, query{where: where + " promql_expr_test", expr: e.Expr})
+			}
+		}
 	}
 	return out
 }
