@@ -31,13 +31,14 @@ func (s *Server) RegisterCertificateClient(clientID string, cert *x509.Certifica
 	s.clients[clientID] = clientAuth{cert: cert}
 }
 
-// IssuedTokens returns the access tokens issued, by client id.
-func (s *Server) IssuedTokens() map[string]string {
+// IssuedTokens returns the access tokens issued, by client id. A client can hold several:
+// concurrent first requests may each fetch one before the credential caches any.
+func (s *Server) IssuedTokens() map[string][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]string{}
+	out := map[string][]string{}
 	for tok, client := range s.tokens {
-		out[client] = tok
+		out[client] = append(out[client], tok)
 	}
 	return out
 }
