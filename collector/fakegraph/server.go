@@ -11,6 +11,8 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -83,7 +85,10 @@ var routes []route
 // Start runs a fake Graph for tenant on 127.0.0.1 with a TLS certificate of its own.
 func Start(t *Tenant) *Server {
 	s := &Server{Tenant: t, tokens: map[string]string{}, clients: map[string]clientAuth{}, keep: true}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	// A client refusing the self-signed certificate is a test case, not news for stderr.
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.StartTLS()
 	s.URL = s.srv.URL
 	return s
 }
