@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -328,6 +329,27 @@ func TestVersionFlag(t *testing.T) {
 	out, code := runToExit(t, cleanEnv(), "--version")
 	if code != 0 || !strings.Contains(out, "mfa_exporter, version "+testVersion) {
 		t.Errorf("--version: exit %d, output %q; want exit 0 and the version %s", code, out, testVersion)
+	}
+}
+
+// TestEveryFlagIsDocumented keeps the README's flag table in step with --help.
+func TestEveryFlagIsDocumented(t *testing.T) {
+	out, code := runToExit(t, cleanEnv(), "--help")
+	readme, err := os.ReadFile("README.md")
+	if code != 0 || err != nil {
+		t.Fatalf("--help: exit %d; reading README.md: %v", code, err)
+	}
+	flags := regexp.MustCompile(`--(?:\[no-\])?([a-z][a-z0-9.-]+)`).FindAllStringSubmatch(out, -1)
+	if len(flags) < 10 {
+		t.Fatalf("found only %d flags in --help:\n%s", len(flags), out)
+	}
+	for _, f := range flags {
+		if f[1] == "help-long" || f[1] == "help-man" {
+			continue // kingpin's own
+		}
+		if !strings.Contains(string(readme), "--"+f[1]+"`") && !strings.Contains(string(readme), "--[no-]"+f[1]+"`") {
+			t.Errorf("flag --%s is not in the README's flag table", f[1])
+		}
 	}
 }
 
