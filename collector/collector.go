@@ -77,9 +77,10 @@ func registerSource(name, permission string, interval time.Duration, factory fun
 	registry[name] = r
 }
 
-// DurationFlag declares a flag that takes Prometheus durations (30s, 15m, 1h, 30d).
+// DurationFlag declares a flag that takes Prometheus durations (30s, 15m, 1h, 30d). The value
+// holds the default even before the flags are parsed (tests build sources without parsing).
 func DurationFlag(name, help string, def model.Duration) *model.Duration {
-	d := new(model.Duration)
+	d := &def
 	kingpin.Flag(name, help).Default(def.String()).SetValue(d)
 	return d
 }

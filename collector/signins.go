@@ -33,18 +33,11 @@ func init() {
 }
 
 var (
-	signInsWindow = durationFlagWithDefault("collector.signins.window",
+	signInsWindow = DurationFlag("collector.signins.window",
 		"The rolling window of sign-ins the signins source counts (the sign-in log keeps 30 days with Entra ID P1/P2).", model.Duration(24*time.Hour))
-	signInsOverlap = durationFlagWithDefault("collector.signins.overlap",
+	signInsOverlap = DurationFlag("collector.signins.overlap",
 		"How far back each refresh of the signins source re-reads, for sign-ins Graph lists late; they are de-duplicated by id, and one later than this is missed.", model.Duration(10*time.Minute))
 )
-
-// durationFlagWithDefault is DurationFlag with the default also in place before flags are parsed.
-func durationFlagWithDefault(name, help string, def model.Duration) *model.Duration {
-	d := DurationFlag(name, help, def)
-	*d = def
-	return d
-}
 
 // signInsRetention is how long the sign-in log keeps records with Entra ID P1/P2.
 const signInsRetention = 30 * 24 * time.Hour
