@@ -181,7 +181,9 @@ func run(logger *slog.Logger, o options) error {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		server.Shutdown(shutdown)
+		if err := server.Shutdown(shutdown); err != nil {
+			logger.Warn("scrapes still running at shutdown were cut off", "err", err)
+		}
 	}()
 	if err := web.ListenAndServe(server, o.web, logger); err != nil && err != http.ErrServerClosed {
 		return fmt.Errorf("serving on --web.listen-address %s: %w", strings.Join(*o.web.WebListenAddresses, ","), err)
