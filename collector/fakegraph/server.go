@@ -35,7 +35,7 @@ type Request struct {
 	Path   string
 	Query  url.Values
 	Header http.Header
-	Status int
+	Status int // 0 when the client gave up before the answer
 }
 
 // Fault makes matching Graph requests fail. Faults are tried in the order injected; the first
@@ -203,7 +203,12 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, p
 			select {
 			case <-time.After(f.Delay):
 			case <-r.Context().Done():
-				return
+				// The client gave up: drop the connection without an answer. Returning would send an
+				// empty 200, which the client's transport can still pick up as a response.
+				if rec, ok := w.(*statusRecorder); ok {
+					rec.status = 0
+				}
+				panic(http.ErrAbortHandler)
 			}
 		}
 		switch {
