@@ -118,6 +118,19 @@ func newCredentialsSource(c Config, o credentialsOptions) (*credentialsSource, e
 	return &credentialsSource{cfg: c, opts: o}, nil
 }
 
+// zeroServicePrincipalGroups has every label combination of entra_service_principals at 0.
+func zeroServicePrincipalGroups() map[servicePrincipalGroup]float64 {
+	groups := map[servicePrincipalGroup]float64{}
+	for _, t := range servicePrincipalTypes {
+		for _, c := range servicePrincipalUsages {
+			for _, o := range servicePrincipalOwners {
+				groups[servicePrincipalGroup{t, c, o}] = 0
+			}
+		}
+	}
+	return groups
+}
+
 func (s *credentialsSource) Refresh(ctx context.Context) (Snapshot, error) {
 	now := s.cfg.Now()
 	t := &credentialTally{
@@ -125,7 +138,7 @@ func (s *credentialsSource) Refresh(ctx context.Context) (Snapshot, error) {
 		now:               now,
 		expiringUntil:     now.Add(s.opts.ExpiryWindow),
 		seriesFrom:        now.Add(-s.opts.ExpiredLookback),
-		servicePrincipals: map[servicePrincipalGroup]float64{},
+		servicePrincipals: zeroServicePrincipalGroups(),
 		applications:      map[string]float64{},
 		credentials:       map[credentialGroup]float64{},
 		withoutExpiry:     map[objectKind]float64{},
@@ -402,18 +415,7 @@ func (s *credentialsSnapshot) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, append([]string{s.tenantID}, labels...)...)
 	}
-	servicePrincipals := map[servicePrincipalGroup]float64{}
-	for _, t := range servicePrincipalTypes {
-		for _, c := range servicePrincipalUsages {
-			for _, o := range servicePrincipalOwners {
-				servicePrincipals[servicePrincipalGroup{t, c, o}] = 0
-			}
-		}
-	}
 	for g, v := range s.servicePrincipals {
-		servicePrincipals[g] = v
-	}
-	for g, v := range servicePrincipals {
 		gauge(servicePrincipalsDesc, v, g.spType, g.credential, g.owner)
 	}
 	for _, c := range applicationCredentialUses {

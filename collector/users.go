@@ -130,11 +130,14 @@ func (s *usersSnapshot) add(u models.UserRegistrationDetailsable) error {
 func (s *usersSnapshot) Collect(ch chan<- prometheus.Metric) {
 	for g, c := range s.groups {
 		admin := fmt.Sprint(g.admin)
-		for desc, v := range map[*prometheus.Desc]float64{
-			mfaRegisteredDesc: c.registered, mfaUnregisteredDesc: c.unregistered, mfaCapableDesc: c.capable,
-			passwordlessDesc: c.passwordless, ssprRegisteredDesc: c.ssprRegistered,
+		for _, m := range [...]struct {
+			desc  *prometheus.Desc
+			value float64
+		}{
+			{mfaRegisteredDesc, c.registered}, {mfaUnregisteredDesc, c.unregistered}, {mfaCapableDesc, c.capable},
+			{passwordlessDesc, c.passwordless}, {ssprRegisteredDesc, c.ssprRegistered},
 		} {
-			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, s.tenantID, g.userType, admin)
+			ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, m.value, s.tenantID, g.userType, admin)
 		}
 	}
 	for m, v := range s.methods {

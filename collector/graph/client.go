@@ -53,6 +53,10 @@ var ReportsLimit = Limit{Requests: 5, Per: 10 * time.Second}
 // per tenant. The directory's own resource-unit budget is far larger.
 var DirectoryLimit = Limit{Requests: 150, Per: time.Minute}
 
+// The SDK creates its error-mapping registry lazily with an unsynchronised double-checked lock:
+// create it before any goroutine can iterate pages, or two first page walks race.
+func init() { msgraphcore.GetErrorFactoryFromRegistry("") }
+
 // New builds a Client. The Graph host of BaseURL is added to the token provider's allowed hosts:
 // without that, the Azure identity provider silently sends requests with no token.
 func New(o Options) (*Client, error) {
@@ -76,10 +80,6 @@ func New(o Options) (*Client, error) {
 	for _, f := range []Family{FamilyReports, FamilyDirectory} {
 		paced.pacers[f] = newPacer(o.Limits[f])
 	}
-
-	// The SDK creates its error-mapping registry lazily with an unsynchronised double-checked
-	// lock: create it here, before sources iterate pages concurrently, or that is a data race.
-	msgraphcore.GetErrorFactoryFromRegistry("")
 
 	clientOptions := msgraphsdk.GetDefaultClientOptions()
 	middleware := msgraphcore.GetDefaultMiddlewaresWithOptions(&clientOptions)
