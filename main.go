@@ -27,23 +27,23 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/mfa-exporter/mfa_exporter/collector"
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
 )
 
 const name = "mfa_exporter"
 
 func main() {
+	requestTimeout := model.Duration(2 * time.Minute)
 	var (
-		metricsPath    = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		cloudName      = kingpin.Flag("graph.cloud", "Microsoft cloud: public, usgov, usgovdod or china. Picks the Graph endpoint and the authority host.").Default("public").String()
-		endpoint       = kingpin.Flag("graph.endpoint", "Graph base URL, overriding the cloud's (e.g. a proxy). Its host is allowed to receive tokens.").String()
-		tenantID       = kingpin.Flag("graph.tenant-id", "Entra ID tenant to read: its GUID or a verified domain such as contoso.onmicrosoft.com.").Envar("AZURE_TENANT_ID").String()
-		requestTimeout = collector.DurationFlag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included (e.g. 30s, 2m).", model.Duration(2*time.Minute))
-		demo           = kingpin.Flag("demo", "Serve a built-in simulated tenant from an in-process fake Graph: no Azure credentials needed.").Bool()
-		demoUsers      = kingpin.Flag("demo.users", "Number of users in the demo tenant.").Default("5000").Int()
-		toolkitFlags   = kingpinflag.AddFlags(kingpin.CommandLine, ":10063")
+		metricsPath  = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		cloudName    = kingpin.Flag("graph.cloud", "Microsoft cloud: "+strings.Join(collector.Clouds(), ", ")+". Picks the Graph endpoint and the authority host.").Default("public").String()
+		endpoint     = kingpin.Flag("graph.endpoint", "Graph base URL, overriding the cloud's (e.g. a proxy). Its host is allowed to receive tokens.").String()
+		tenantID     = kingpin.Flag("graph.tenant-id", "Entra ID tenant to read: its GUID or a verified domain such as contoso.onmicrosoft.com.").Envar("AZURE_TENANT_ID").String()
+		demo         = kingpin.Flag("demo", "Serve a built-in simulated tenant from an in-process fake Graph: no Azure credentials needed.").Bool()
+		demoUsers    = kingpin.Flag("demo.users", "Number of users in the demo tenant.").Default("5000").Int()
+		toolkitFlags = kingpinflag.AddFlags(kingpin.CommandLine, ":10063")
 	)
+	kingpin.Flag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included (e.g. 30s, 2m).").
+		Default(requestTimeout.String()).SetValue(&requestTimeout)
 	logConfig := &promslog.Config{}
 	promslogflag.AddFlags(kingpin.CommandLine, logConfig)
 	if version.Version == "" {
@@ -59,7 +59,7 @@ func main() {
 
 	if err := run(logger, options{
 		metricsPath: *metricsPath, cloud: *cloudName, endpoint: *endpoint, tenantID: *tenantID,
-		requestTimeout: time.Duration(*requestTimeout), demo: *demo, demoUsers: *demoUsers, web: toolkitFlags,
+		requestTimeout: time.Duration(requestTimeout), demo: *demo, demoUsers: *demoUsers, web: toolkitFlags,
 	}); err != nil {
 		logger.Error("mfa_exporter cannot run", "err", err)
 		os.Exit(1)
@@ -102,58 +102,25 @@ func run(logger *slog.Logger, o options) error {
 	if !strings.HasPrefix(o.metricsPath, "/") || strings.ContainsAny(o.metricsPath, " \t{}") {
 		return fmt.Errorf("--web.telemetry-path %q: want a path such as /metrics, starting with / and without spaces or braces", o.metricsPath)
 	}
-	if o.requestTimeout <= 0 {
-		return fmt.Errorf("--graph.request-timeout must be positive")
-	}
 	if o.web.WebConfigFile != nil && *o.web.WebConfigFile != "" {
 		if err := web.Validate(*o.web.WebConfigFile); err != nil {
 			return fmt.Errorf("--web.config.file: %w", err)
 		}
 	}
-	sources, err := collector.SourcesFromFlags()
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cloud, err := graph.LookupCloud(o.cloud)
-	if err != nil {
-		return fmt.Errorf("--graph.cloud: %w", err)
-	}
-	gopts := graph.Options{BaseURL: cloud.GraphURL, Scope: graph.Scope(cloud), MaxRetries: 5,
-		RequestTimeout: o.requestTimeout, Limits: map[graph.Family]graph.Limit{graph.FamilyReports: graph.ReportsLimit, graph.FamilyDirectory: graph.DirectoryLimit}}
-	if o.endpoint != "" {
-		if gopts.BaseURL, err = graph.ParseBaseURL(o.endpoint); err != nil {
-			return fmt.Errorf("--graph.endpoint: %w", err)
-		}
-	}
-	tenantID := o.tenantID
+	copts := collector.Options{TenantID: o.tenantID, Cloud: o.cloud, Endpoint: o.endpoint, RequestTimeout: o.requestTimeout, Logger: logger}
 	if o.demo {
-		if o.demoUsers < 0 {
-			return fmt.Errorf("--demo.users must not be negative, got %d", o.demoUsers)
-		}
-		fake := fakegraph.Start(fakegraph.NewDemoTenant(o.demoUsers))
-		defer fake.Close()
-		fake.KeepRequests(false)
-		tenantID = fake.Tenant.ID
-		gopts.BaseURL, gopts.Credential, gopts.Transport = fake.URL, fake.Credential(), fake.Transport()
-		// The demo's Graph is in-process: a budget 10 times Graph's keeps the demo's first read short.
-		gopts.Limits[graph.FamilyReports] = graph.Limit{Requests: 5, Per: time.Second}
-		logger.Info("demo mode: serving a simulated tenant from an in-process fake Graph", "url", fake.URL, "tenant_id", tenantID, "users", o.demoUsers)
-	} else {
-		if tenantID == "" {
-			return fmt.Errorf("no tenant id: set AZURE_TENANT_ID or --graph.tenant-id (or try --demo)")
-		}
-		if gopts.Credential, err = graph.NewCredential(cloud, tenantID); err != nil {
+		demo, err := collector.StartDemo(o.demoUsers)
+		if err != nil {
 			return err
 		}
-		if err := graph.CheckCredential(ctx, gopts.Credential, gopts.Scope); err != nil {
-			return err
-		}
+		defer demo.Close()
+		copts.Demo, copts.TenantID = demo, demo.TenantID()
+		logger.Info("demo mode: serving a simulated tenant from an in-process fake Graph", "url", demo.URL(), "tenant_id", copts.TenantID, "users", o.demoUsers)
 	}
-
-	exporter, err := collector.New(collector.Options{TenantID: tenantID, Graph: gopts, Logger: logger, Sources: sources})
+	exporter, err := collector.New(ctx, copts)
 	if err != nil {
 		return err
 	}
@@ -175,7 +142,7 @@ func run(logger *slog.Logger, o options) error {
 		}
 		http.Handle("/", landing)
 	}
-	logger.Info("starting mfa_exporter", "version", version.Info(), "tenant_id", tenantID)
+	logger.Info("starting mfa_exporter", "version", version.Info(), "tenant_id", copts.TenantID)
 	server := &http.Server{ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

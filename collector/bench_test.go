@@ -15,8 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 // BenchmarkUsersRefresh refreshes the users source of tenants of growing size from the fake
@@ -31,9 +32,9 @@ func BenchmarkUsersRefresh(b *testing.B) {
 	scrapes := map[int]float64{}
 	for _, users := range []int{10_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
-			fake := startFake(b, testTenant(users))
+			fake := testsupport.StartFake(b, testTenant(users))
 			fake.KeepRequests(false)
-			e := newTestExporter(b, exporterOptions(fake, nil, source("users", time.Hour)))
+			e := newTestExporter(b, testConfig(fake, nil, oneSource("users", time.Hour)))
 			stopPeak := samplePeakHeap()
 
 			cpu := cpuTime()
@@ -98,7 +99,7 @@ func BenchmarkUsersRefreshUnderReportsBudget(b *testing.B) {
 		b.Run(fmt.Sprintf("per=%s", limit), func(b *testing.B) {
 			budget := scaledReportsLimit
 			budget.Per = limit
-			fake := startFake(b, testTenant(pages*reportPageSize))
+			fake := testsupport.StartFake(b, testTenant(pages*reportPageSize))
 			fake.KeepRequests(false)
 			unpaced, _ := pacedRefresh(b, fake, graph.Limit{})
 			lastWindow := (pages-1)%budget.Requests + 1
@@ -127,7 +128,7 @@ func BenchmarkUsersRefreshUnderReportsBudget(b *testing.B) {
 //	go test -run '^$' -bench BenchmarkFakeReportPages -benchtime=1x ./collector/
 func BenchmarkFakeReportPages(b *testing.B) {
 	const users = 100_000
-	fake := startFake(b, testTenant(users))
+	fake := testsupport.StartFake(b, testTenant(users))
 	fake.KeepRequests(false)
 	client := fake.Client()
 	cpu := cpuTime()

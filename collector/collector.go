@@ -1,9 +1,15 @@
-// Package collector holds mfa_exporter's sources. Each source reads one part of the Entra ID
-// tenant from Microsoft Graph in the background, on its own interval, and folds the pages into
-// counts as they arrive; the result is a snapshot, swapped in atomically. A scrape never calls
-// Graph: Collect renders the last good snapshot of every source as const metrics, with health
-// metrics that say how fresh each snapshot is. This departs on purpose from Prometheus's
-// fetch-on-scrape default, because Graph is slow, rate-limited and its reports lag by hours.
+// Package collector is mfa_exporter's Prometheus collector. Its sources each read one part of an
+// Entra ID tenant from Microsoft Graph in the background, on their own interval, and fold the
+// pages into counts as they arrive; the result is a snapshot, swapped in atomically. A scrape
+// never calls Graph: Collect renders the last good snapshot of every source as const metrics,
+// with health metrics that say how fresh each snapshot is. This departs on purpose from
+// Prometheus's fetch-on-scrape default, because Graph is slow, rate-limited and its reports lag
+// by hours.
+//
+// The layers, each a folder: internal/graph is the Graph client (pacing, retries, errors, List);
+// a source (users.go, credentials.go, signins.go) folds Graph's pages into a snapshot; the
+// Exporter runs the sources and renders their snapshots. internal/fakegraph is the fake Graph
+// that the tests and the demo read.
 package collector
 
 import (
@@ -16,98 +22,90 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/model"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
 )
 
 const namespace = "mfa_exporter"
 
-// Snapshot is what one successful refresh of a source read; it renders itself as metrics.
-type Snapshot interface {
-	Collect(ch chan<- prometheus.Metric)
-}
-
-// Source reads one part of the tenant from Graph.
-type Source interface {
-	// Refresh reads Graph and returns a complete snapshot, or an error and no snapshot:
-	// a failed refresh never yields a half-counted one.
-	Refresh(ctx context.Context) (Snapshot, error)
-}
-
-// Config is what every source is built with.
-type Config struct {
-	Graph    *graph.Client
-	TenantID string
-	Logger   *slog.Logger
-	Now      func() time.Time
-}
-
-// SourceSettings say how one source runs.
-type SourceSettings struct {
-	Interval time.Duration
-	Timeout  time.Duration
-	New      func(Config) (Source, error)
-}
-
-type registration struct {
-	name       string
-	permission string
-	enabled    *bool
-	interval   *model.Duration
-	timeout    *model.Duration
-	factory    func(Config) (Source, error)
-}
-
-var registry = map[string]*registration{}
-
-// registerSource declares a source and its --[no-]collector.NAME, refresh-interval and
-// refresh-timeout flags. permission is what the tenant must grant for it, named in failure logs.
-func registerSource(name, permission string, interval time.Duration, factory func(Config) (Source, error)) {
-	r := &registration{name: name, permission: permission, factory: factory}
-	r.enabled = kingpin.Flag("collector."+name, fmt.Sprintf("Enable the %s source (requires %s).", name, permission)).Default("true").Bool()
-	r.interval = DurationFlag("collector."+name+".refresh-interval",
-		fmt.Sprintf("How often the %s source reads Graph in the background; scrapes are served from its last good read.", name),
-		model.Duration(interval))
-	r.timeout = DurationFlag("collector."+name+".refresh-timeout",
-		fmt.Sprintf("How long one refresh of the %s source may take, Graph's throttling waits included.", name),
-		model.Duration(interval))
-	registry[name] = r
-}
-
-// DurationFlag declares a flag that takes Prometheus durations (30s, 15m, 1h, 30d). The value
-// holds the default even before the flags are parsed (tests build sources without parsing).
-func DurationFlag(name, help string, def model.Duration) *model.Duration {
-	d := &def
-	kingpin.Flag(name, help).Default(def.String()).SetValue(d)
-	return d
-}
-
-// SourcesFromFlags returns the sources that the command line enables.
-func SourcesFromFlags() (map[string]SourceSettings, error) {
-	out := map[string]SourceSettings{}
-	for name, r := range registry {
-		if !*r.enabled {
-			continue
-		}
-		if *r.interval <= 0 || *r.timeout <= 0 {
-			return nil, fmt.Errorf("--collector.%s.refresh-interval and --collector.%s.refresh-timeout must be positive", name, name)
-		}
-		out[name] = SourceSettings{Interval: time.Duration(*r.interval), Timeout: time.Duration(*r.timeout), New: r.factory}
-	}
-	return out, nil
-}
-
 // Options configure an Exporter.
 type Options struct {
+	// TenantID is the Entra ID tenant to read: its GUID or a verified domain such as
+	// contoso.onmicrosoft.com.
 	TenantID string
-	Graph    graph.Options
-	Logger   *slog.Logger
-	// Now is the sources' clock; nil means time.Now.
-	Now     func() time.Time
-	Sources map[string]SourceSettings
+	// Cloud is the Microsoft cloud, one of Clouds(): it picks Graph's endpoint and the authority.
+	Cloud string
+	// Endpoint, when set, is Graph's base URL instead of the cloud's (e.g. a proxy).
+	Endpoint string
+	// RequestTimeout bounds one Graph HTTP request, its retries included.
+	RequestTimeout time.Duration
+	// Demo, when set, is read instead of Azure; TenantID, Cloud and Endpoint are then unused.
+	Demo   *Demo
+	Logger *slog.Logger
+}
+
+// Clouds are the names Options.Cloud accepts.
+func Clouds() []string { return graph.CloudNames() }
+
+// maxRetries is how often a 429, 503 or 504 is retried before a refresh fails.
+const maxRetries = 5
+
+// New builds the Exporter for the sources the command line enables. Outside the demo it builds
+// the Azure credential and gets one token with it, so that a credential that cannot work stops
+// the exporter at start; nothing else talks to Graph until Start.
+func New(ctx context.Context, o Options) (*Exporter, error) {
+	if o.RequestTimeout <= 0 {
+		return nil, fmt.Errorf("--graph.request-timeout must be positive")
+	}
+	sources, err := sourcesFromFlags()
+	if err != nil {
+		return nil, err
+	}
+	cfg := exporterConfig{logger: o.Logger, sources: sources}
+	if o.Demo != nil {
+		cfg.tenantID, cfg.graph = o.Demo.TenantID(), o.Demo.graphOptions()
+	} else {
+		cfg.tenantID = o.TenantID
+		if cfg.graph, err = azureGraphOptions(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	cfg.graph.MaxRetries, cfg.graph.RequestTimeout = maxRetries, o.RequestTimeout
+	return newExporter(cfg)
+}
+
+// azureGraphOptions are the options of a client of the real Graph in o's cloud.
+func azureGraphOptions(ctx context.Context, o Options) (graph.Options, error) {
+	cloud, err := graph.LookupCloud(o.Cloud)
+	if err != nil {
+		return graph.Options{}, fmt.Errorf("--graph.cloud: %w", err)
+	}
+	g := graph.Options{BaseURL: cloud.GraphURL, Scope: graph.Scope(cloud), Limits: graph.GraphLimits()}
+	if o.Endpoint != "" {
+		if g.BaseURL, err = graph.ParseBaseURL(o.Endpoint); err != nil {
+			return graph.Options{}, fmt.Errorf("--graph.endpoint: %w", err)
+		}
+	}
+	if o.TenantID == "" {
+		return graph.Options{}, fmt.Errorf("no tenant id: set AZURE_TENANT_ID or --graph.tenant-id (or try --demo)")
+	}
+	if g.Credential, err = graph.NewCredential(cloud, o.TenantID); err != nil {
+		return graph.Options{}, err
+	}
+	if err := graph.CheckCredential(ctx, g.Credential, g.Scope); err != nil {
+		return graph.Options{}, err
+	}
+	return g, nil
+}
+
+// exporterConfig is what an Exporter is built from; tests build it directly around a fake Graph.
+type exporterConfig struct {
+	tenantID string
+	graph    graph.Options
+	logger   *slog.Logger
+	now      func() time.Time // the sources' clock; nil means time.Now
+	sources  map[string]sourceSettings
 }
 
 // Exporter runs the sources and is the prometheus.Collector that renders their snapshots.
@@ -118,13 +116,14 @@ type Exporter struct {
 	errors   *prometheus.CounterVec
 }
 
+// runner runs one source: a refresh at a time, and the last good snapshot and health it left.
 type runner struct {
 	name       string
 	permission string
-	source     Source
-	settings   SourceSettings
+	source     source
+	settings   sourceSettings
 
-	snapshot atomic.Pointer[Snapshot]
+	snapshot atomic.Pointer[snapshot]
 	health   atomic.Pointer[health]
 
 	running     sync.Mutex // held for a refresh; a refresh due while one runs is skipped
@@ -149,16 +148,15 @@ var (
 		[]string{"source"}, nil)
 )
 
-// New builds the Graph client and the sources. Nothing talks to Graph until Start or Refresh.
-func New(o Options) (*Exporter, error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+func newExporter(cfg exporterConfig) (*Exporter, error) {
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if cfg.now == nil {
+		cfg.now = time.Now
 	}
 	e := &Exporter{
-		logger: o.Logger,
+		logger: cfg.logger,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "graph_requests_total",
 			Help: "HTTP requests the background refreshes sent to Microsoft Graph, by source and response status code, retries and 429s included.",
@@ -168,7 +166,7 @@ func New(o Options) (*Exporter, error) {
 			Help: "Background refreshes of a source that failed, by reason.",
 		}, []string{"source", "reason"}),
 	}
-	gopts := o.Graph
+	gopts := cfg.graph
 	gopts.OnResponse = func(source string, code int) {
 		e.requests.WithLabelValues(source, strconv.Itoa(code)).Inc()
 	}
@@ -176,23 +174,23 @@ func New(o Options) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := Config{Graph: client, TenantID: o.TenantID, Logger: o.Logger, Now: o.Now}
-	names := make([]string, 0, len(o.Sources))
-	for name := range o.Sources {
+	sc := sourceConfig{graph: client, tenantID: cfg.tenantID, logger: cfg.logger, now: cfg.now}
+	names := make([]string, 0, len(cfg.sources))
+	for name := range cfg.sources {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		s := o.Sources[name]
-		src, err := s.New(cfg)
+		s := cfg.sources[name]
+		src, err := s.new(sc)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", name, err)
 		}
 		r := &runner{name: name, source: src, settings: s}
-		if reg := registry[name]; reg != nil {
-			r.permission = reg.permission
+		if spec := sourceSpecs[name]; spec != nil {
+			r.permission = spec.permission
 		}
-		for _, reason := range graph.Reasons {
+		for _, reason := range graph.Reasons() {
 			e.errors.WithLabelValues(name, reason)
 		}
 		e.runners = append(e.runners, r)
@@ -204,7 +202,7 @@ func New(o Options) (*Exporter, error) {
 func (e *Exporter) Start(ctx context.Context) {
 	for _, r := range e.runners {
 		go func() {
-			t := time.NewTicker(r.settings.Interval)
+			t := time.NewTicker(r.settings.interval)
 			defer t.Stop()
 			for {
 				e.refresh(ctx, r)
@@ -218,8 +216,8 @@ func (e *Exporter) Start(ctx context.Context) {
 	}
 }
 
-// Refresh refreshes every source once, now, and waits for them all.
-func (e *Exporter) Refresh(ctx context.Context) {
+// refreshAll refreshes every source once, now, and waits for them all.
+func (e *Exporter) refreshAll(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, r := range e.runners {
 		wg.Go(func() { e.refresh(ctx, r) })
@@ -233,7 +231,7 @@ func (e *Exporter) refresh(ctx context.Context, r *runner) {
 		return
 	}
 	defer r.running.Unlock()
-	ctx, cancel := context.WithTimeout(graph.WithSource(ctx, r.name), r.settings.Timeout)
+	ctx, cancel := context.WithTimeout(graph.WithSource(ctx, r.name), r.settings.timeout)
 	defer cancel()
 	start := time.Now()
 	snap, err := r.source.Refresh(ctx)
@@ -242,22 +240,7 @@ func (e *Exporter) refresh(ctx context.Context, r *runner) {
 		h.lastSuccess = prev.lastSuccess
 	}
 	if err != nil {
-		gerr := graph.Classify(err)
-		if ctx.Err() == context.DeadlineExceeded {
-			gerr.Reason = graph.ReasonTimeout
-		}
-		e.errors.WithLabelValues(r.name, gerr.Reason).Inc()
-		r.health.Store(h)
-		// The kind, not the text: a timeout's or network error's text names the page's URL.
-		failure := fmt.Sprintf("%s %d %s", gerr.Reason, gerr.Status, gerr.Code)
-		level := slog.LevelError
-		if failure == r.lastFailure {
-			level = slog.LevelDebug
-		}
-		r.lastFailure = failure
-		e.logger.Log(ctx, level, "refresh failed; serving the last good snapshot", "source", r.name,
-			"reason", gerr.Reason, "status", gerr.Status, "code", gerr.Code, "message", gerr.Message,
-			"hint", hint(gerr.Reason, r), "duration", h.duration)
+		e.failed(ctx, r, h, err)
 		return
 	}
 	if r.lastFailure != "" {
@@ -271,26 +254,25 @@ func (e *Exporter) refresh(ctx context.Context, r *runner) {
 	e.logger.Debug("refresh done", "source", r.name, "duration", h.duration)
 }
 
-// hint says what an operator can do about a failure.
-func hint(reason string, r *runner) string {
-	switch reason {
-	case graph.ReasonForbidden:
-		return fmt.Sprintf("grant the app the Microsoft Graph application permission %s with admin consent, or disable the source with --no-collector.%s", r.permission, r.name)
-	case graph.ReasonUnlicensed:
-		return fmt.Sprintf("this Graph report needs a Microsoft Entra ID P1 or P2 licence in the tenant; without one, disable the source with --no-collector.%s", r.name)
-	case graph.ReasonUnauthorized:
-		return "the token was refused: check AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret or certificate (expired?)"
-	case graph.ReasonThrottled:
-		return fmt.Sprintf("Graph kept throttling after the retries; raise --collector.%s.refresh-interval or look for other apps using the same budget", r.name)
-	case graph.ReasonTimeout:
-		return fmt.Sprintf("the refresh did not finish in %s; raise --collector.%s.refresh-timeout (large tenants need time under Graph's throttling budget)", r.settings.Timeout, r.name)
-	case graph.ReasonServerError:
-		return "Graph failed on its side; the next refresh will try again"
-	case graph.ReasonNetwork:
-		return "Graph could not be reached: check DNS, proxy (HTTPS_PROXY) and firewall"
-	default:
-		return "Graph answered with something the exporter could not read; the next refresh will try again"
+// failed counts and logs a failed refresh; the last good snapshot stays served.
+func (e *Exporter) failed(ctx context.Context, r *runner, h *health, err error) {
+	gerr := graph.Classify(err)
+	if ctx.Err() == context.DeadlineExceeded {
+		gerr.Reason = graph.ReasonTimeout
 	}
+	e.errors.WithLabelValues(r.name, gerr.Reason).Inc()
+	r.health.Store(h)
+	// The kind, not the text: a timeout's or network error's text names the page's URL.
+	failure := fmt.Sprintf("%s %d %s", gerr.Reason, gerr.Status, gerr.Code)
+	level := slog.LevelError
+	if failure == r.lastFailure {
+		level = slog.LevelDebug
+	}
+	r.lastFailure = failure
+	hint := graph.Hint(gerr.Reason, graph.HintContext{Source: r.name, Permission: r.permission, Timeout: r.settings.timeout})
+	e.logger.Log(ctx, level, "refresh failed; serving the last good snapshot", "source", r.name,
+		"reason", gerr.Reason, "status", gerr.Status, "code", gerr.Code, "message", gerr.Message,
+		"hint", hint, "duration", h.duration)
 }
 
 // Describe sends nothing: the snapshots' label sets vary, so the Exporter is an unchecked collector.
@@ -314,11 +296,4 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	e.requests.Collect(ch)
 	e.errors.Collect(ch)
-}
-
-func boolValue(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

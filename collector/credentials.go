@@ -1,28 +1,21 @@
 package collector
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
 )
 
-// The credentials source reads GET /v1.0/servicePrincipals and GET /v1.0/applications
-// (Application.Read.All): which service principals and app registrations authenticate with
-// client secrets or certificates, and which of those credentials expire soon.
 func init() {
-	registerSource("credentials", "Application.Read.All", time.Hour, func(c Config) (Source, error) {
+	declareSource("credentials", "Application.Read.All", time.Hour, func(c sourceConfig) (source, error) {
 		return newCredentialsSource(c, credentialsOptions{
 			ExpiryWindow:    time.Duration(*credentialExpiryWindow),
 			ExpiredLookback: time.Duration(*credentialExpiredLookback),
@@ -32,10 +25,10 @@ func init() {
 }
 
 var (
-	credentialExpiryWindow = DurationFlag("collector.credentials.expiry-window",
+	credentialExpiryWindow = durationFlag("collector.credentials.expiry-window",
 		"A credential ending within this long from now counts as status=\"expiring\" and gets an expiry timestamp series.",
 		model.Duration(30*24*time.Hour))
-	credentialExpiredLookback = DurationFlag("collector.credentials.expired-lookback",
+	credentialExpiredLookback = durationFlag("collector.credentials.expired-lookback",
 		"Credentials that expired up to this long ago keep their expiry timestamp series; older ones are only counted.",
 		model.Duration(90*24*time.Hour))
 	credentialExpirySeriesLimit = kingpin.Flag("collector.credentials.expiry-series-limit",
@@ -98,15 +91,20 @@ var (
 		nil, nil)
 )
 
+// credentialsSource reads GET /v1.0/servicePrincipals and GET /v1.0/applications
+// (Application.Read.All): which service principals and app registrations authenticate with
+// client secrets or certificates, and which of those credentials expire soon. The pages are
+// folded into a credentialTally (credentials_tally.go); the expiry series, the one part that
+// grows with the tenant, are bounded by an expiryHeap (credentials_expiry.go).
 type credentialsSource struct {
-	cfg  Config
+	cfg  sourceConfig
 	opts credentialsOptions
 	// dropped sums the expiry series the limit left out over successful refreshes. Refreshes of
 	// one source never overlap (the runner's lock), so it needs no lock of its own.
 	dropped float64
 }
 
-func newCredentialsSource(c Config, o credentialsOptions) (*credentialsSource, error) {
+func newCredentialsSource(c sourceConfig, o credentialsOptions) (*credentialsSource, error) {
 	switch {
 	case o.ExpiryWindow <= 0:
 		return nil, fmt.Errorf("--collector.credentials.expiry-window must be positive, got %s", model.Duration(o.ExpiryWindow))
@@ -131,10 +129,10 @@ func zeroServicePrincipalGroups() map[servicePrincipalGroup]float64 {
 	return groups
 }
 
-func (s *credentialsSource) Refresh(ctx context.Context) (Snapshot, error) {
-	now := s.cfg.Now()
+func (s *credentialsSource) Refresh(ctx context.Context) (snapshot, error) {
+	now := s.cfg.now()
 	t := &credentialTally{
-		tenantID:          strings.ToLower(s.cfg.TenantID),
+		tenantID:          strings.ToLower(s.cfg.tenantID),
 		now:               now,
 		expiringUntil:     now.Add(s.opts.ExpiryWindow),
 		seriesFrom:        now.Add(-s.opts.ExpiredLookback),
@@ -142,263 +140,26 @@ func (s *credentialsSource) Refresh(ctx context.Context) (Snapshot, error) {
 		applications:      map[string]float64{},
 		credentials:       map[credentialGroup]float64{},
 		withoutExpiry:     map[objectKind]float64{},
-		series:            expiryHeap{now: now, limit: s.opts.SeriesLimit},
+		series:            newExpiryHeap(now, s.opts.SeriesLimit),
 	}
-	top := int32(directoryPageSize)
-	sps, err := s.cfg.Graph.SDK.ServicePrincipals().Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
-		Headers:         graph.JSONHeaders(),
-		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Top: &top, Select: servicePrincipalFields},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing servicePrincipals: %w", err)
+	sps := graph.Query{Path: "/v1.0/servicePrincipals", Select: servicePrincipalFields, Top: directoryPageSize}
+	if err := graph.List(ctx, s.cfg.graph, sps, models.CreateServicePrincipalCollectionResponseFromDiscriminatorValue, t.addServicePrincipal); err != nil {
+		return nil, err
 	}
-	err = graph.Each(ctx, s.cfg.Graph, sps, models.CreateServicePrincipalCollectionResponseFromDiscriminatorValue, t.addServicePrincipal)
-	if err != nil {
-		return nil, fmt.Errorf("listing servicePrincipals: %w", err)
-	}
-	apps, err := s.cfg.Graph.SDK.Applications().Get(ctx, &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-		Headers: graph.JSONHeaders(),
-		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Top: &top, Select: applicationFields,
-			Expand: applicationExpand},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing applications: %w", err)
-	}
-	err = graph.Each(ctx, s.cfg.Graph, apps, models.CreateApplicationCollectionResponseFromDiscriminatorValue, t.addApplication)
-	if err != nil {
-		return nil, fmt.Errorf("listing applications: %w", err)
+	apps := graph.Query{Path: "/v1.0/applications", Select: applicationFields, Expand: applicationExpand, Top: directoryPageSize}
+	if err := graph.List(ctx, s.cfg.graph, apps, models.CreateApplicationCollectionResponseFromDiscriminatorValue, t.addApplication); err != nil {
+		return nil, err
 	}
 	s.dropped += float64(t.series.dropped)
-	snap := &credentialsSnapshot{
-		tenantID:          s.cfg.TenantID,
+	return &credentialsSnapshot{
+		tenantID:          s.cfg.tenantID,
 		servicePrincipals: t.servicePrincipals,
 		applications:      t.applications,
 		credentials:       t.credentials,
 		withoutExpiry:     t.withoutExpiry,
 		series:            t.series.sorted(),
 		dropped:           s.dropped,
-	}
-	return snap, nil
-}
-
-type servicePrincipalGroup struct{ spType, credential, owner string }
-
-type credentialGroup struct{ object, kind, status string }
-
-type objectKind struct{ object, kind string }
-
-// credentialTally folds service principals and applications into counts as the pages arrive;
-// what it holds does not grow with the tenant, except the expiry series, up to their limit.
-type credentialTally struct {
-	tenantID                       string // lowercase, to compare with appOwnerOrganizationId
-	now, expiringUntil, seriesFrom time.Time
-	servicePrincipals              map[servicePrincipalGroup]float64
-	applications                   map[string]float64
-	credentials                    map[credentialGroup]float64
-	withoutExpiry                  map[objectKind]float64
-	series                         expiryHeap
-	scratch                        []credential // reused for every object's credentials
-}
-
-// credential is one credential as Entra ID means it, after merging the entries sharing a keyId.
-type credential struct {
-	keyID       string
-	certificate bool
-	end         *time.Time
-}
-
-func (t *credentialTally) addServicePrincipal(sp models.ServicePrincipalable) error {
-	id, appID := textOf(sp.GetId()), textOf(sp.GetAppId())
-	if appID == "" {
-		return graph.MalformedError("servicePrincipal %q has no appId", id)
-	}
-	creds, err := t.merge("servicePrincipal", id, sp.GetKeyCredentials(), sp.GetPasswordCredentials())
-	if err != nil {
-		return err
-	}
-	usage := t.countCredentials("service_principal", appID, textOf(sp.GetDisplayName()), creds)
-	spType := "unknown"
-	if v := sp.GetServicePrincipalType(); v != nil && *v != "" {
-		spType = labelFromPascalCase(*v)
-	}
-	owner := "tenant"
-	if org := sp.GetAppOwnerOrganizationId(); org != nil && org.String() != t.tenantID {
-		owner = "external"
-	}
-	t.servicePrincipals[servicePrincipalGroup{spType, usage, owner}]++
-	return nil
-}
-
-func (t *credentialTally) addApplication(app models.Applicationable) error {
-	id, appID := textOf(app.GetId()), textOf(app.GetAppId())
-	if appID == "" {
-		return graph.MalformedError("application %q has no appId", id)
-	}
-	creds, err := t.merge("application", id, app.GetKeyCredentials(), app.GetPasswordCredentials())
-	if err != nil {
-		return err
-	}
-	usage := t.countCredentials("application", appID, textOf(app.GetDisplayName()), creds)
-	if usage == "none" && len(app.GetFederatedIdentityCredentials()) > 0 {
-		usage = "federated"
-	}
-	t.applications[usage]++
-	return nil
-}
-
-// merge turns an object's key and password credentials into credentials: entries sharing a
-// keyId are one credential (a SAML signing certificate is a Sign key, a Verify key and a
-// password), a certificate if any of them is a key, ending at the earliest of their ends.
-func (t *credentialTally) merge(objectType, id string, keys []models.KeyCredentialable, passwords []models.PasswordCredentialable) ([]credential, error) {
-	creds := t.scratch[:0]
-	add := func(keyID string, certificate bool, end *time.Time) {
-		for i := range creds {
-			if creds[i].keyID == keyID {
-				creds[i].certificate = creds[i].certificate || certificate
-				if end != nil && (creds[i].end == nil || end.Before(*creds[i].end)) {
-					creds[i].end = end
-				}
-				return
-			}
-		}
-		creds = append(creds, credential{keyID: keyID, certificate: certificate, end: end})
-	}
-	for _, k := range keys {
-		if k.GetKeyId() == nil {
-			return nil, graph.MalformedError("%s %q has a keyCredentials entry without keyId", objectType, id)
-		}
-		add(k.GetKeyId().String(), true, k.GetEndDateTime())
-	}
-	for _, p := range passwords {
-		if p.GetKeyId() == nil {
-			return nil, graph.MalformedError("%s %q has a passwordCredentials entry without keyId", objectType, id)
-		}
-		add(p.GetKeyId().String(), false, p.GetEndDateTime())
-	}
-	t.scratch = creds
-	return creds, nil
-}
-
-// countCredentials counts an object's credentials by status and returns what it holds:
-// secret, certificate, both or none.
-func (t *credentialTally) countCredentials(object, appID, appName string, creds []credential) string {
-	secret, certificate := false, false
-	for _, c := range creds {
-		kind := "secret"
-		if c.certificate {
-			kind, certificate = "certificate", true
-		} else {
-			secret = true
-		}
-		// A credential without an endDateTime has nothing that makes it expire: it counts with
-		// the portal's "never expires" ones.
-		status := "valid"
-		switch end := c.end; {
-		case end == nil || end.Year() >= neverExpiresYear:
-			t.withoutExpiry[objectKind{object, kind}]++
-		case !end.After(t.now):
-			status = "expired"
-		case !end.After(t.expiringUntil):
-			status = "expiring"
-		}
-		t.credentials[credentialGroup{object, kind, status}]++
-		if status == "expiring" || (status == "expired" && !c.end.Before(t.seriesFrom)) {
-			t.series.offer(expiry{object: object, appID: appID, appName: appName, kind: kind, keyID: c.keyID, end: *c.end})
-		}
-	}
-	switch {
-	case secret && certificate:
-		return "both"
-	case secret:
-		return "secret"
-	case certificate:
-		return "certificate"
-	}
-	return "none"
-}
-
-// expiry is one series of entra_app_credential_expiry_timestamp_seconds.
-type expiry struct {
-	object, appID, appName, kind, keyID string
-	end                                 time.Time
-}
-
-// expiryHeap keeps the limit most urgent expiries: those still to expire before those already
-// expired, then the nearest to now first, then by labels, so the choice is deterministic. It
-// is a max-heap on urgency's reverse: the least urgent kept is at the root, to be replaced.
-type expiryHeap struct {
-	now     time.Time
-	limit   int
-	items   []expiry
-	dropped int
-}
-
-// moreUrgent orders expiries as the limit keeps them.
-func (h *expiryHeap) moreUrgent(a, b expiry) bool {
-	aAhead, bAhead := a.end.After(h.now), b.end.After(h.now)
-	if aAhead != bAhead {
-		return aAhead
-	}
-	if !a.end.Equal(b.end) {
-		return a.end.Before(b.end) == aAhead // ahead: sooner first; expired: latest first
-	}
-	return compareExpiryLabels(a, b) < 0
-}
-
-func compareExpiryLabels(a, b expiry) int {
-	return cmp.Or(cmp.Compare(a.object, b.object), cmp.Compare(a.appID, b.appID), cmp.Compare(a.appName, b.appName),
-		cmp.Compare(a.kind, b.kind), cmp.Compare(a.keyID, b.keyID))
-}
-
-func (h *expiryHeap) offer(e expiry) {
-	if len(h.items) < h.limit {
-		h.items = append(h.items, e)
-		h.up(len(h.items) - 1)
-		return
-	}
-	h.dropped++
-	if h.limit > 0 && h.moreUrgent(e, h.items[0]) {
-		h.items[0] = e
-		h.down(0)
-	}
-}
-
-// less puts the least urgent at the root.
-func (h *expiryHeap) less(i, j int) bool { return h.moreUrgent(h.items[j], h.items[i]) }
-
-func (h *expiryHeap) up(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !h.less(i, parent) {
-			return
-		}
-		h.items[i], h.items[parent] = h.items[parent], h.items[i]
-		i = parent
-	}
-}
-
-func (h *expiryHeap) down(i int) {
-	for {
-		smallest := i
-		for _, c := range []int{2*i + 1, 2*i + 2} {
-			if c < len(h.items) && h.less(c, smallest) {
-				smallest = c
-			}
-		}
-		if smallest == i {
-			return
-		}
-		h.items[i], h.items[smallest] = h.items[smallest], h.items[i]
-		i = smallest
-	}
-}
-
-// sorted returns the kept expiries by labels, without duplicates: Graph repeating an object
-// across pages must not make two series with one label set, which would fail the whole scrape.
-func (h *expiryHeap) sorted() []expiry {
-	out := slices.Clone(h.items)
-	slices.SortFunc(out, compareExpiryLabels)
-	return slices.CompactFunc(out, func(a, b expiry) bool { return compareExpiryLabels(a, b) == 0 })
+	}, nil
 }
 
 type credentialsSnapshot struct {
@@ -433,26 +194,4 @@ func (s *credentialsSnapshot) Collect(ch chan<- prometheus.Metric) {
 		gauge(credentialExpiryDesc, float64(e.end.UnixNano())/1e9, e.object, e.appID, e.appName, e.kind, e.keyID)
 	}
 	ch <- prometheus.MustNewConstMetric(expirySeriesDroppedDesc, prometheus.CounterValue, s.dropped)
-}
-
-// labelFromPascalCase turns Graph's servicePrincipalType (ManagedIdentity) into a label value (managed_identity).
-func labelFromPascalCase(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func textOf(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

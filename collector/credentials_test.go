@@ -12,7 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 // credentialsClock is the tests' now, shared by the fake tenant and the exporter.
@@ -31,15 +32,15 @@ func credentialsTenant(sps, apps int) *fakegraph.Tenant {
 }
 
 // credentialsExporter runs the credentials source (and any other sources given) on the fixed clock.
-func credentialsExporter(t testing.TB, fake *fakegraph.Server, logs *testLogs, o credentialsOptions, others map[string]SourceSettings) *Exporter {
+func credentialsExporter(t testing.TB, fake *fakegraph.Server, logs *testsupport.LogBuffer, o credentialsOptions, others map[string]sourceSettings) *Exporter {
 	t.Helper()
-	sources := map[string]SourceSettings{"credentials": {Interval: time.Hour, Timeout: 5 * time.Minute,
-		New: func(c Config) (Source, error) { return newCredentialsSource(c, o) }}}
+	sources := map[string]sourceSettings{"credentials": {interval: time.Hour, timeout: 5 * time.Minute,
+		new: func(c sourceConfig) (source, error) { return newCredentialsSource(c, o) }}}
 	for name, s := range others {
 		sources[name] = s
 	}
-	opts := exporterOptions(fake, logs, sources)
-	opts.Now = credentialsNow
+	opts := testConfig(fake, logs, sources)
+	opts.now = credentialsNow
 	return newTestExporter(t, opts)
 }
 
@@ -104,7 +105,7 @@ func expirySeriesText(tenantID string, series []fakegraph.ExpirySeries, dropped 
 func TestCredentialsMatchGroundTruthAcrossPages(t *testing.T) {
 	// 999 service principals a page and, with $expand, 100 applications a page: three pages each.
 	tenant := credentialsTenant(2500, 250)
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	o := defaultCredentialsOptions
 	o.SeriesLimit = 100000
 	e := credentialsExporter(t, fake, nil, o, nil)
@@ -192,7 +193,7 @@ func TestCredentialExpiryBoundaries(t *testing.T) {
 	o := credentialsOptions{ExpiryWindow: 7 * 24 * time.Hour, ExpiredLookback: 14 * 24 * time.Hour, SeriesLimit: 500}
 	tenant := credentialsTenant(0, fakegraph.BoundaryApplications())
 	tenant.Credentials.Boundaries = &fakegraph.ExpiryBoundaries{Window: o.ExpiryWindow, Lookback: o.ExpiredLookback}
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	e := credentialsExporter(t, fake, nil, o, nil)
 	refresh(e)
 
@@ -245,7 +246,7 @@ func mostUrgentFirst(now time.Time) func(a, b fakegraph.ExpirySeries) int {
 
 func TestCredentialExpirySeriesLimit(t *testing.T) {
 	tenant := credentialsTenant(1500, 400)
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	o := defaultCredentialsOptions
 	truth := tenant.CredentialTruth(o.ExpiryWindow, o.ExpiredLookback)
 	slices.SortFunc(truth.Expiry, mostUrgentFirst(credentialsClock))
@@ -276,11 +277,11 @@ func TestCredentialExpirySeriesLimit(t *testing.T) {
 func TestCredentialsForbiddenLeavesUsersAlone(t *testing.T) {
 	tenant := credentialsTenant(300, 50)
 	tenant.Users = 400
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	fake.Inject(fakegraph.Fault{Path: "/servicePrincipals", Status: 403, Code: "Authorization_RequestDenied",
 		Message: "Insufficient privileges to complete the operation."})
-	logs := &testLogs{}
-	e := credentialsExporter(t, fake, logs, defaultCredentialsOptions, source("users", time.Minute))
+	logs := &testsupport.LogBuffer{}
+	e := credentialsExporter(t, fake, logs, defaultCredentialsOptions, oneSource("users", time.Minute))
 	refresh(e)
 
 	compareSamples(t, e, userTruthText(tenant), userFamilies...)
@@ -320,7 +321,7 @@ func TestCredentialsOptionsRejected(t *testing.T) {
 		{credentialsOptions{ExpiryWindow: time.Hour, ExpiredLookback: -time.Hour, SeriesLimit: 1}, "--collector.credentials.expired-lookback"},
 		{credentialsOptions{ExpiryWindow: time.Hour, ExpiredLookback: time.Hour, SeriesLimit: -1}, "--collector.credentials.expiry-series-limit"},
 	} {
-		_, err := newCredentialsSource(Config{}, tc.opts)
+		_, err := newCredentialsSource(sourceConfig{}, tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.flag) {
 			t.Errorf("options %+v: error %v, want one naming %s", tc.opts, err, tc.flag)
 		}
@@ -329,7 +330,7 @@ func TestCredentialsOptionsRejected(t *testing.T) {
 
 func TestCredentialsMalformedKeepsNoSnapshot(t *testing.T) {
 	tenant := credentialsTenant(2500, 10)
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	// The applications come after every service principal was counted; when they are not JSON,
 	// no half-counted snapshot may appear.
 	fake.Inject(fakegraph.Fault{Path: "/applications", Malformed: true})
@@ -351,7 +352,7 @@ func BenchmarkCredentialsRefresh(b *testing.B) {
 	for _, sps := range []int{20000, 200000} {
 		b.Run(fmt.Sprintf("servicePrincipals=%d", sps), func(b *testing.B) {
 			tenant := credentialsTenant(sps, sps/10)
-			fake := startFake(b, tenant)
+			fake := testsupport.StartFake(b, tenant)
 			fake.KeepRequests(false)
 			e := credentialsExporter(b, fake, nil, defaultCredentialsOptions, nil)
 			for b.Loop() {

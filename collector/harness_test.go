@@ -1,12 +1,10 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,8 +12,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 // testTenant is a small generated tenant; pageSize users make one page in the tests.
@@ -23,55 +22,29 @@ func testTenant(users int) *fakegraph.Tenant {
 	return &fakegraph.Tenant{ID: "11111111-2222-4333-8444-555555555555", Seed: 7, Users: users, UnregisteredAdmins: 1, Domain: "contoso.test"}
 }
 
-// startFake runs a fake Graph for the test's lifetime.
-func startFake(t testing.TB, tenant *fakegraph.Tenant) *fakegraph.Server {
-	t.Helper()
-	fake := fakegraph.Start(tenant)
-	t.Cleanup(fake.Close)
-	return fake
-}
-
-// testLogs collects what the exporter logs, for assertions on it.
-type testLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *testLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *testLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// exporterOptions are the test defaults: the static token, no pacing, one retry with short waits.
-func exporterOptions(fake *fakegraph.Server, logs *testLogs, sources map[string]SourceSettings) Options {
+// testConfig is the test defaults: the static token, no pacing, one retry with short waits.
+func testConfig(fake *fakegraph.Server, logs *testsupport.LogBuffer, sources map[string]sourceSettings) exporterConfig {
 	logger := slog.New(slog.DiscardHandler)
 	if logs != nil {
 		logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return Options{
-		TenantID: fake.Tenant.ID,
-		Logger:   logger,
-		Graph: graph.Options{BaseURL: fake.URL, Scope: "https://graph.microsoft.com/.default",
+	return exporterConfig{
+		tenantID: fake.Tenant.ID,
+		logger:   logger,
+		graph: graph.Options{BaseURL: fake.URL, Scope: "https://graph.microsoft.com/.default",
 			Credential: fake.Credential(), Transport: fake.Transport(), MaxRetries: 2},
-		Sources: sources,
+		sources: sources,
 	}
 }
 
-// source returns the settings that run one registered source with its flag defaults.
-func source(name string, timeout time.Duration) map[string]SourceSettings {
-	return map[string]SourceSettings{name: {Interval: time.Hour, Timeout: timeout, New: registry[name].factory}}
+// oneSource returns the settings that run one declared source with its flag defaults.
+func oneSource(name string, timeout time.Duration) map[string]sourceSettings {
+	return map[string]sourceSettings{name: {interval: time.Hour, timeout: timeout, new: sourceSpecs[name].new}}
 }
 
-func newTestExporter(t testing.TB, o Options) *Exporter {
+func newTestExporter(t testing.TB, cfg exporterConfig) *Exporter {
 	t.Helper()
-	e, err := New(o)
+	e, err := newExporter(cfg)
 	if err != nil {
 		t.Fatalf("building the exporter: %v", err)
 	}
@@ -137,4 +110,4 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func refresh(e *Exporter) { e.Refresh(context.Background()) }
+func refresh(e *Exporter) { e.refreshAll(context.Background()) }

@@ -10,8 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 const reportPath = "/reports/authenticationMethods/userRegistrationDetails"
@@ -84,9 +85,9 @@ func TestRetriedResponsesStillGiveTheRightValues(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tenant := testTenant(1500) // two pages
-			fake := startFake(t, tenant)
+			fake := testsupport.StartFake(t, tenant)
 			fake.Inject(tc.fault)
-			e := newTestExporter(t, exporterOptions(fake, nil, source("users", time.Minute)))
+			e := newTestExporter(t, testConfig(fake, nil, oneSource("users", time.Minute)))
 			refresh(e)
 
 			compareSamples(t, e, userTruthText(tenant), userFamilies...)
@@ -143,9 +144,9 @@ func TestFailedRefreshServesLastSnapshot(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tenant := testTenant(1200)
-			fake := startFake(t, tenant)
-			logs := &testLogs{}
-			e := newTestExporter(t, exporterOptions(fake, logs, source("users", tc.timeout)))
+			fake := testsupport.StartFake(t, tenant)
+			logs := &testsupport.LogBuffer{}
+			e := newTestExporter(t, testConfig(fake, logs, oneSource("users", tc.timeout)))
 			refresh(e)
 			lastSuccess, ok := sample(t, e, "mfa_exporter_source_last_success_timestamp_seconds", map[string]string{"source": "users"})
 			if !ok {
@@ -164,7 +165,7 @@ func TestFailedRefreshServesLastSnapshot(t *testing.T) {
 			if _, ok := sample(t, e, "mfa_exporter_source_refresh_duration_seconds", map[string]string{"source": "users"}); !ok {
 				t.Error("refresh duration not served after a failure")
 			}
-			for _, reason := range graph.Reasons {
+			for _, reason := range graph.Reasons() {
 				want := 0.0
 				if reason == tc.reason {
 					want = 1
@@ -202,8 +203,8 @@ func TestFailedRefreshServesLastSnapshot(t *testing.T) {
 
 func TestScrapeMakesNoGraphRequests(t *testing.T) {
 	tenant := testTenant(1500)
-	fake := startFake(t, tenant)
-	e := newTestExporter(t, exporterOptions(fake, nil, source("users", time.Minute)))
+	fake := testsupport.StartFake(t, tenant)
+	e := newTestExporter(t, testConfig(fake, nil, oneSource("users", time.Minute)))
 	refresh(e)
 	before := len(fake.Requests())
 	if before == 0 {
@@ -221,13 +222,13 @@ func TestScrapeMakesNoGraphRequests(t *testing.T) {
 
 // gatedSource wraps a real source so that a test controls when its refresh proceeds.
 type gatedSource struct {
-	inner   Source
+	inner   source
 	calls   *atomic.Int32
 	started chan struct{}
 	release chan struct{}
 }
 
-func (g gatedSource) Refresh(ctx context.Context) (Snapshot, error) {
+func (g gatedSource) Refresh(ctx context.Context) (snapshot, error) {
 	g.calls.Add(1)
 	g.started <- struct{}{}
 	<-g.release
@@ -235,10 +236,10 @@ func (g gatedSource) Refresh(ctx context.Context) (Snapshot, error) {
 }
 
 // gatedUsers is the users source behind a gate; it refreshes on the hour unless started.
-func gatedUsers() (map[string]SourceSettings, gatedSource) {
+func gatedUsers() (map[string]sourceSettings, gatedSource) {
 	g := gatedSource{calls: &atomic.Int32{}, started: make(chan struct{}, 1), release: make(chan struct{})}
-	settings := map[string]SourceSettings{"users": {Interval: time.Hour, Timeout: time.Minute, New: func(c Config) (Source, error) {
-		inner, err := registry["users"].factory(c)
+	settings := map[string]sourceSettings{"users": {interval: time.Hour, timeout: time.Minute, new: func(c sourceConfig) (source, error) {
+		inner, err := sourceSpecs["users"].new(c)
 		g.inner = inner
 		return g, err
 	}}}
@@ -247,9 +248,9 @@ func gatedUsers() (map[string]SourceSettings, gatedSource) {
 
 func TestStartRefreshesAtStartInTheBackground(t *testing.T) {
 	tenant := testTenant(500)
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	sources, gate := gatedUsers()
-	e := newTestExporter(t, exporterOptions(fake, nil, sources))
+	e := newTestExporter(t, testConfig(fake, nil, sources))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -275,10 +276,10 @@ func TestStartRefreshesAtStartInTheBackground(t *testing.T) {
 }
 
 func TestRefreshDueWhileOneRunsIsSkipped(t *testing.T) {
-	fake := startFake(t, testTenant(500))
+	fake := testsupport.StartFake(t, testTenant(500))
 	sources, gate := gatedUsers()
-	logs := &testLogs{}
-	e := newTestExporter(t, exporterOptions(fake, logs, sources))
+	logs := &testsupport.LogBuffer{}
+	e := newTestExporter(t, testConfig(fake, logs, sources))
 
 	first := make(chan struct{})
 	go func() {
@@ -340,13 +341,13 @@ func reportPage(next string, records ...string) string {
 // A userType newer than the SDK's enum decodes to nil; the exporter counts those users under
 // user_type="unknown" rather than dropping them or failing the whole report.
 func TestUnknownUserTypeIsCountedApart(t *testing.T) {
-	fake := startFake(t, testTenant(0))
+	fake := testsupport.StartFake(t, testTenant(0))
 	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Body: reportPage("",
 		reportRecord("1", nil),
 		reportRecord("2", map[string]string{"userType": `"guest"`, "isMfaRegistered": "false", "methodsRegistered": `[]`, "userPreferredMethodForSecondaryAuthentication": `""`}),
 		reportRecord("3", map[string]string{"userType": `"externalMember"`, "isAdmin": "true"}),
 	)})
-	e := newTestExporter(t, exporterOptions(fake, nil, source("users", time.Minute)))
+	e := newTestExporter(t, testConfig(fake, nil, oneSource("users", time.Minute)))
 	refresh(e)
 
 	for _, tc := range []struct {
@@ -370,9 +371,9 @@ func TestUnknownUserTypeIsCountedApart(t *testing.T) {
 // pages already folded are not served half-counted.
 func TestRecordWithoutIsAdminFailsTheWholeRefresh(t *testing.T) {
 	tenant := testTenant(1200)
-	fake := startFake(t, tenant)
-	logs := &testLogs{}
-	e := newTestExporter(t, exporterOptions(fake, logs, source("users", time.Minute)))
+	fake := testsupport.StartFake(t, tenant)
+	logs := &testsupport.LogBuffer{}
+	e := newTestExporter(t, testConfig(fake, logs, oneSource("users", time.Minute)))
 	refresh(e)
 
 	next := fake.URL + "/v1.0" + reportPath + "?$skiptoken=page2"
@@ -399,9 +400,9 @@ func TestRecordWithoutIsAdminFailsTheWholeRefresh(t *testing.T) {
 // the page's URL, which differs, but the log says it once.
 func TestTimeoutsAtDifferentPagesAreLoggedOnce(t *testing.T) {
 	t.Parallel()
-	fake := startFake(t, testTenant(1200))
-	logs := &testLogs{}
-	e := newTestExporter(t, exporterOptions(fake, logs, source("users", 2*time.Second)))
+	fake := testsupport.StartFake(t, testTenant(1200))
+	logs := &testsupport.LogBuffer{}
+	e := newTestExporter(t, testConfig(fake, logs, oneSource("users", 2*time.Second)))
 	refresh(e)
 
 	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Delay: time.Minute})

@@ -4,8 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 // scaledReportsLimit is Graph's reports budget (5 requests / 10 s) time-scaled 50 times.
@@ -22,8 +23,8 @@ func budgetMinimum(pages int, limit graph.Limit) time.Duration {
 func pacedRefresh(t testing.TB, fake *fakegraph.Server, limit graph.Limit) (time.Duration, *Exporter) {
 	t.Helper()
 	fake.EnforceReportsLimit(limit.Requests, limit.Per)
-	o := exporterOptions(fake, nil, source("users", time.Minute))
-	o.Graph.Limits = map[graph.Family]graph.Limit{graph.FamilyReports: limit}
+	o := testConfig(fake, nil, oneSource("users", time.Minute))
+	o.graph.Limits = map[graph.Family]graph.Limit{graph.FamilyReports: limit}
 	e := newTestExporter(t, o)
 	start := time.Now()
 	refresh(e)
@@ -36,7 +37,7 @@ func pacedRefresh(t testing.TB, fake *fakegraph.Server, limit graph.Limit) (time
 func TestUsersRefreshKeepsToTheReportsBudget(t *testing.T) {
 	const pages = 20
 	tenant := testTenant(pages * reportPageSize)
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 
 	elapsed, e := pacedRefresh(t, fake, scaledReportsLimit)
 

@@ -9,7 +9,8 @@ import (
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 // Everything /metrics serves, with every registered source on and refreshed from the demo
@@ -19,15 +20,15 @@ func TestServedMetricsPassPromlint(t *testing.T) {
 	if _, err := kingpin.CommandLine.Parse(nil); err != nil {
 		t.Fatalf("parsing the default flags: %v", err)
 	}
-	sources, err := SourcesFromFlags()
+	sources, err := sourcesFromFlags()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sources) != len(registry) {
-		t.Fatalf("%d of the %d registered sources are on by default", len(sources), len(registry))
+	if len(sources) != len(sourceSpecs) {
+		t.Fatalf("%d of the %d registered sources are on by default", len(sources), len(sourceSpecs))
 	}
-	fake := startFake(t, fakegraph.NewDemoTenant(3000))
-	e := newTestExporter(t, exporterOptions(fake, nil, sources))
+	fake := testsupport.StartFake(t, fakegraph.NewDemoTenant(3000))
+	e := newTestExporter(t, testConfig(fake, nil, sources))
 	refresh(e)
 	for name := range sources {
 		if up, _ := sample(t, e, "mfa_exporter_source_up", map[string]string{"source": name}); up != 1 {

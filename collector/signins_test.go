@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
-	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 // testClock is the tenant's and the exporter's clock, moved by the test.
@@ -59,13 +60,13 @@ var defaultSignInsOptions = signInsOptions{window: 24 * time.Hour, overlap: 10 *
 
 // signInsExporterOptions runs the signins source with explicit options (flags are not parsed in tests),
 // optionally with more sources and a transport between the client and the fake.
-func signInsExporterOptions(fake *fakegraph.Server, clock *testClock, logs *testLogs, o signInsOptions, transport http.RoundTripper) Options {
-	sources := map[string]SourceSettings{"signins": {Interval: time.Hour, Timeout: time.Minute,
-		New: func(c Config) (Source, error) { return newSignInsSource(c, o) }}}
-	opts := exporterOptions(fake, logs, sources)
-	opts.Now = clock.Now
+func signInsExporterOptions(fake *fakegraph.Server, clock *testClock, logs *testsupport.LogBuffer, o signInsOptions, transport http.RoundTripper) exporterConfig {
+	sources := map[string]sourceSettings{"signins": {interval: time.Hour, timeout: time.Minute,
+		new: func(c sourceConfig) (source, error) { return newSignInsSource(c, o) }}}
+	opts := testConfig(fake, logs, sources)
+	opts.now = clock.Now
 	if transport != nil {
-		opts.Graph.Transport = transport
+		opts.graph.Transport = transport
 	}
 	return opts
 }
@@ -155,7 +156,7 @@ func wantFilters(t *testing.T, got []string, want ...string) {
 func TestSignInsMatchGroundTruthAcrossPages(t *testing.T) {
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 12000})
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	e := signInsExporter(t, fake, clock, defaultSignInsOptions)
 	refresh(e)
 
@@ -199,7 +200,7 @@ func TestSignInsMatchGroundTruthAcrossPages(t *testing.T) {
 func TestSignInsIncrementalRefreshReadsOnlyWhatIsNew(t *testing.T) {
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 12000})
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	e := signInsExporter(t, fake, clock, defaultSignInsOptions)
 	refresh(e)
 	_, fullRequests := signInQueries(t, fake)
@@ -228,7 +229,7 @@ func TestSignInsIncrementalRefreshReadsOnlyWhatIsNew(t *testing.T) {
 func TestSignInsLateRecordsCountOnce(t *testing.T) {
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 20000, Late: 0.3, MaxDelay: 5 * time.Minute})
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	o := signInsOptions{window: time.Hour, overlap: 6 * time.Minute}
 	e := signInsExporter(t, fake, clock, o)
 
@@ -259,7 +260,7 @@ func TestSignInsLateRecordsCountOnce(t *testing.T) {
 func TestSignInsLeaveTheWindow(t *testing.T) {
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 30000})
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	o := signInsOptions{window: time.Hour, overlap: 5 * time.Minute}
 	e := signInsExporter(t, fake, clock, o)
 	refresh(e)
@@ -278,7 +279,7 @@ func TestSignInsLeaveTheWindow(t *testing.T) {
 func TestSignInsRestartReadsTheWindowOnce(t *testing.T) {
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 8000})
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	before := signInsExporter(t, fake, clock, defaultSignInsOptions)
 	refresh(before)
 	clock.Advance(15 * time.Minute)
@@ -337,7 +338,7 @@ func failAt(ordinals ...int64) map[int64]bool {
 func TestSignInsFailedRefreshKeepsCountsExact(t *testing.T) {
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 40000, Late: 0.2, MaxDelay: 4 * time.Minute})
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	o := signInsOptions{window: 6 * time.Hour, overlap: 5 * time.Minute}
 	steps := []time.Duration{0, 7 * time.Minute, 2 * time.Minute, 20 * time.Minute, 7 * time.Minute, time.Minute, time.Minute}
 	start := clock.Now()
@@ -387,7 +388,7 @@ func TestSignInsFailedRefreshKeepsCountsExact(t *testing.T) {
 func TestSignInsInterruptedFirstReadResumes(t *testing.T) {
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 24000})
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	transport := &failingTransport{next: fake.Transport(), fail: failAt(4)} // page 4 of the interactive read
 	e := newTestExporter(t, signInsExporterOptions(fake, clock, nil, defaultSignInsOptions, transport))
 	refresh(e)
@@ -420,12 +421,12 @@ func TestSignInsInterruptedFirstReadResumes(t *testing.T) {
 func TestSignInsUnlicensedTenantLeavesUsersAlone(t *testing.T) {
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 1000})
-	fake := startFake(t, tenant)
+	fake := testsupport.StartFake(t, tenant)
 	fake.Inject(fakegraph.Fault{Path: "/auditLogs/signIns", Status: http.StatusForbidden, Code: graph.CodeUnlicensed,
 		Message: "Tenant does not have a SKU required to complete this request"})
-	logs := &testLogs{}
+	logs := &testsupport.LogBuffer{}
 	opts := signInsExporterOptions(fake, clock, logs, defaultSignInsOptions, nil)
-	opts.Sources["users"] = source("users", time.Minute)["users"]
+	opts.sources["users"] = oneSource("users", time.Minute)["users"]
 	e := newTestExporter(t, opts)
 	refresh(e)
 
@@ -448,7 +449,7 @@ func TestSignInsUnlicensedTenantLeavesUsersAlone(t *testing.T) {
 // parseSignInJSON decodes one beta signIn with the SDK's own JSON parser, as a page's items are.
 func parseSignInJSON(t *testing.T, record string) models.SignInable {
 	t.Helper()
-	node, err := absser.DefaultParseNodeFactoryInstance.GetRootParseNode("application/json", []byte(record))
+	node, err := jsonserialization.NewJsonParseNode([]byte(record))
 	if err != nil {
 		t.Fatalf("parsing %s: %v", record, err)
 	}
@@ -460,7 +461,6 @@ func parseSignInJSON(t *testing.T, record string) models.SignInable {
 }
 
 func TestSignInRecords(t *testing.T) {
-	testGraphClient(t) // building the SDK client registers its JSON parser
 	const base = `"id":"s1","createdDateTime":"2026-11-20T09:00:00Z","userType":"member","signInEventTypes":["interactiveUser"],"status":{"errorCode":0}`
 	for _, tc := range []struct {
 		name, record string
@@ -517,19 +517,9 @@ func TestSignInRecords(t *testing.T) {
 	}
 }
 
-func testGraphClient(t *testing.T) *graph.Client {
-	t.Helper()
-	fake := startFake(t, testTenant(0))
-	c, err := graph.New(exporterOptions(fake, nil, nil).Graph)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestSignInsOptionsAreChecked(t *testing.T) {
 	for _, o := range []signInsOptions{{window: 0}, {window: 31 * 24 * time.Hour}, {window: time.Hour, overlap: -time.Second}, {window: time.Hour, overlap: time.Hour}} {
-		if _, err := newSignInsSource(Config{}, o); err == nil || !strings.Contains(err.Error(), "--collector.signins.") {
+		if _, err := newSignInsSource(sourceConfig{}, o); err == nil || !strings.Contains(err.Error(), "--collector.signins.") {
 			t.Errorf("options %+v: got %v, want an error naming the flag", o, err)
 		}
 	}
@@ -544,7 +534,7 @@ func BenchmarkSignInsMillionADay(b *testing.B) {
 	for range b.N {
 		clock := newTestClock()
 		tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 1_000_000, Late: 0.05, MaxDelay: 5 * time.Minute})
-		fake := startFake(b, tenant)
+		fake := testsupport.StartFake(b, tenant)
 		fake.KeepRequests(false)
 		counting := &failingTransport{next: fake.Transport()}
 		e := newTestExporter(b, signInsExporterOptions(fake, clock, nil, defaultSignInsOptions, counting))

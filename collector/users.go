@@ -6,17 +6,13 @@ import (
 	"time"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/reports"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
 )
 
-// The users source reads the authentication methods registration report,
-// GET /v1.0/reports/authenticationMethods/userRegistrationDetails (AuditLog.Read.All, Entra ID
-// P1/P2). The report lags up to 36 hours and leaves out disabled users.
 func init() {
-	registerSource("users", "AuditLog.Read.All", time.Hour, func(c Config) (Source, error) {
+	declareSource("users", "AuditLog.Read.All", time.Hour, func(c sourceConfig) (source, error) {
 		return &usersSource{cfg: c}, nil
 	})
 }
@@ -27,9 +23,6 @@ const reportPageSize = 999
 
 var userRegistrationFields = []string{"userType", "isAdmin", "isMfaRegistered", "isMfaCapable",
 	"isPasswordlessCapable", "isSsprRegistered", "methodsRegistered", "userPreferredMethodForSecondaryAuthentication"}
-
-// The user types always exported, so that a type with no users reads 0 rather than nothing.
-var knownUserTypes = []string{"member", "guest"}
 
 var (
 	userLabels           = []string{"tenant_id", "user_type", "admin"}
@@ -43,13 +36,10 @@ var (
 	defaultMethodDesc    = entraDesc("default_mfa_method_users", "Users by their preferred secondary authentication method (userPreferredMethodForSecondaryAuthentication; none when unset).", methodLabels)
 )
 
-// entraDesc describes a tenant metric; every HELP says where the number comes from and that
-// it is a cached background read.
-func entraDesc(name, help string, labels []string) *prometheus.Desc {
-	return prometheus.NewDesc("entra_"+name, help+" From Microsoft Graph, read in the background and served from cache; see mfa_exporter_source_last_success_timestamp_seconds.", labels, nil)
-}
-
-type usersSource struct{ cfg Config }
+// usersSource reads the authentication methods registration report,
+// GET /v1.0/reports/authenticationMethods/userRegistrationDetails (AuditLog.Read.All, Entra ID
+// P1/P2). The report lags up to 36 hours and leaves out disabled users.
+type usersSource struct{ cfg sourceConfig }
 
 type userGroup struct {
 	userType string
@@ -67,25 +57,16 @@ type usersSnapshot struct {
 	defaults map[userMethod]float64
 }
 
-func (s *usersSource) Refresh(ctx context.Context) (Snapshot, error) {
-	top := int32(reportPageSize)
-	first, err := s.cfg.Graph.SDK.Reports().AuthenticationMethods().UserRegistrationDetails().Get(ctx,
-		&reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetRequestConfiguration{
-			Headers:         graph.JSONHeaders(),
-			QueryParameters: &reports.AuthenticationMethodsUserRegistrationDetailsRequestBuilderGetQueryParameters{Top: &top, Select: userRegistrationFields},
-		})
-	if err != nil {
-		return nil, fmt.Errorf("listing userRegistrationDetails: %w", err)
-	}
-	snap := &usersSnapshot{tenantID: s.cfg.TenantID, groups: map[userGroup]*userCounts{},
+func (s *usersSource) Refresh(ctx context.Context) (snapshot, error) {
+	snap := &usersSnapshot{tenantID: s.cfg.tenantID, groups: map[userGroup]*userCounts{},
 		methods: map[userMethod]float64{}, defaults: map[userMethod]float64{}}
 	for _, t := range knownUserTypes {
 		snap.groups[userGroup{t, false}] = &userCounts{}
 		snap.groups[userGroup{t, true}] = &userCounts{}
 	}
-	err = graph.Each(ctx, s.cfg.Graph, first, models.CreateUserRegistrationDetailsCollectionResponseFromDiscriminatorValue, snap.add)
-	if err != nil {
-		return nil, fmt.Errorf("listing userRegistrationDetails: %w", err)
+	q := graph.Query{Path: "/v1.0/reports/authenticationMethods/userRegistrationDetails", Select: userRegistrationFields, Top: reportPageSize}
+	if err := graph.List(ctx, s.cfg.graph, q, models.CreateUserRegistrationDetailsCollectionResponseFromDiscriminatorValue, snap.add); err != nil {
+		return nil, err
 	}
 	return snap, nil
 }
@@ -147,5 +128,3 @@ func (s *usersSnapshot) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(defaultMethodDesc, prometheus.GaugeValue, v, s.tenantID, m.userType, m.method)
 	}
 }
-
-func isTrue(b *bool) bool { return b != nil && *b }

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 // userTruthText renders the fake tenant's own ground truth in the exposition format.
@@ -49,8 +50,8 @@ var userFamilies = []string{"entra_mfa_registered_users", "entra_mfa_unregistere
 
 func TestUsersMatchGroundTruthAcrossPages(t *testing.T) {
 	tenant := testTenant(2500) // 999 a page: three pages
-	fake := startFake(t, tenant)
-	e := newTestExporter(t, exporterOptions(fake, nil, source("users", time.Minute)))
+	fake := testsupport.StartFake(t, tenant)
+	e := newTestExporter(t, testConfig(fake, nil, oneSource("users", time.Minute)))
 	refresh(e)
 
 	compareSamples(t, e, userTruthText(tenant), userFamilies...)

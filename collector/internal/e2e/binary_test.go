@@ -1,12 +1,7 @@
-package main
-
-// These tests build the real binary once and run it as a subprocess: the flags, the start-up
-// checks, the web server (TLS and basic auth included) and azidentity's DefaultAzureCredential
-// chain are tested as a user meets them, with the fake Graph playing Microsoft's token service.
+package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,232 +9,25 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
-
-// testVersion is stamped into the binary under test, as a release build stamps its version.
-const testVersion = "9.8.7-test"
-
-var (
-	// exporterBin is the binary under test, built by TestMain.
-	exporterBin string
-	// exporterBuildFlags are extended with -race when the tests run with the race detector.
-	exporterBuildFlags = []string{"-ldflags", "-X github.com/prometheus/common/version.Version=" + testVersion}
-)
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "mfa_exporter-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "creating the build directory:", err)
-		os.Exit(1)
-	}
-	exporterBin = filepath.Join(dir, "mfa_exporter")
-	build := exec.Command("go", append(append([]string{"build"}, exporterBuildFlags...), "-o", exporterBin, ".")...)
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building mfa_exporter: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// cleanEnv is the test's environment without anything that would choose a credential, so that
-// the tests do not depend on the machine they run on (a CI runner may have a managed identity).
-func cleanEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "AZURE_") || strings.HasPrefix(name, "IDENTITY_") || strings.HasPrefix(name, "MSI_") ||
-			strings.HasPrefix(name, "IMDS_") || name == "SSL_CERT_FILE" || name == "SSL_CERT_DIR" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
-}
-
-// syncBuffer collects a subprocess's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// runToExit runs the exporter expecting it to stop by itself, and returns its output and exit code.
-func runToExit(t *testing.T, env []string, args ...string) (string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exporterBin, args...)
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("mfa_exporter %s did not exit within a minute; output:\n%s", strings.Join(args, " "), out)
-	}
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("running mfa_exporter: %v", err)
-	}
-	return string(out), cmd.ProcessState.ExitCode()
-}
-
-// exporter is a running mfa_exporter.
-type exporter struct {
-	addr string // host:port it listens on
-	logs *syncBuffer
-}
-
-// startExporter runs the exporter on a free port until the test ends, then stops it with SIGINT
-// and checks that it shut down cleanly (and, under -race, without a data race).
-func startExporter(t *testing.T, env []string, args ...string) *exporter {
-	t.Helper()
-	logs := &syncBuffer{}
-	cmd := exec.Command(exporterBin, append([]string{"--web.listen-address=127.0.0.1:0", "--log.format=json"}, args...)...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting mfa_exporter: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	listening := false
-	t.Cleanup(func() {
-		if !listening { // the failure to start is reported already
-			cmd.Process.Kill()
-			<-exited
-			return
-		}
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-			t.Errorf("mfa_exporter did not stop within 15s of SIGINT; logs:\n%s", logs)
-			return
-		}
-		if code := cmd.ProcessState.ExitCode(); code != 0 || strings.Contains(logs.String(), "DATA RACE") {
-			t.Errorf("mfa_exporter exited with %d after SIGINT; logs:\n%s", code, logs)
-		}
-	})
-
-	deadline := time.After(time.Minute)
-	for {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			var entry struct{ Msg, Address string }
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "Listening on" {
-				listening = true
-				return &exporter{addr: entry.Address, logs: logs}
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("mfa_exporter exited with %d before listening; logs:\n%s", cmd.ProcessState.ExitCode(), logs)
-		case <-deadline:
-			t.Fatalf("mfa_exporter did not listen within a minute; logs:\n%s", logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// get fetches url and returns the status and body.
-func get(t *testing.T, client *http.Client, req *http.Request) (int, string) {
-	t.Helper()
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", req.URL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading %s: %v", req.URL, err)
-	}
-	return resp.StatusCode, string(body)
-}
-
-func newRequest(t *testing.T, url string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
-}
-
-// waitForUsers scrapes until the users source has refreshed once, and returns that scrape.
-func waitForUsers(t *testing.T, e *exporter, client *http.Client, req func() *http.Request) map[string]*dto.MetricFamily {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		status, body := get(t, client, req())
-		if status != http.StatusOK {
-			t.Fatalf("GET /metrics: status %d: %s", status, body)
-		}
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		families, err := parser.TextToMetricFamilies(strings.NewReader(body))
-		if err != nil {
-			t.Fatalf("parsing /metrics: %v\n%s", err, body)
-		}
-		if up := families["mfa_exporter_source_up"]; up != nil {
-			for _, m := range up.Metric {
-				if labelsOf(m)["source"] != "users" {
-					continue
-				}
-				if m.GetGauge().GetValue() != 1 {
-					t.Fatalf("mfa_exporter_source_up{source=\"users\"} is %v; logs:\n%s", m.GetGauge().GetValue(), e.logs)
-				}
-				return families
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the users source did not refresh within a minute; logs:\n%s", e.logs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func labelsOf(m *dto.Metric) map[string]string {
-	out := map[string]string{}
-	for _, l := range m.Label {
-		out[l.GetName()] = l.GetValue()
-	}
-	return out
-}
 
 // checkUserCounts compares the registered and unregistered users served with the tenant's
 // ground truth, group by group.
@@ -357,7 +145,7 @@ func TestDemoServesMetricsAndLandingPage(t *testing.T) {
 	const users = 1500 // two pages of the report
 	e := startExporter(t, cleanEnv(), "--demo", fmt.Sprintf("--demo.users=%d", users))
 	client := &http.Client{Timeout: 10 * time.Second}
-	families := waitForUsers(t, e, client, func() *http.Request { return newRequest(t, "http://"+e.addr+"/metrics") })
+	families := waitForSources(t, e, client, func() *http.Request { return newRequest(t, "http://"+e.addr+"/metrics") }, "users")
 
 	checkUserCounts(t, families, fakegraph.NewDemoTenant(users))
 	info := families["mfa_exporter_build_info"]
@@ -463,7 +251,7 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	if status, _ := get(t, &http.Client{Timeout: 10 * time.Second}, newRequest(t, "http://"+e.addr+"/metrics")); status != http.StatusBadRequest {
 		t.Errorf("plain HTTP: status %d, want 400 (the server speaks only TLS)", status)
 	}
-	families := waitForUsers(t, e, client, func() *http.Request { return metrics(user, password) })
+	families := waitForSources(t, e, client, func() *http.Request { return metrics(user, password) }, "users")
 	checkUserCounts(t, families, fakegraph.NewDemoTenant(100))
 }
 
@@ -475,16 +263,16 @@ func TestTLSAndBasicAuth(t *testing.T) {
 // allow-list.
 func TestCredentialFlowsAgainstFakeAuthority(t *testing.T) {
 	tenant := &fakegraph.Tenant{ID: "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d", Seed: 11, Users: 1200, UnregisteredAdmins: 1, Domain: "fabrikam.test"}
-	fake := fakegraph.Start(tenant)
-	defer fake.Close()
+	fake := testsupport.StartFake(t, tenant)
+	tokenService := testsupport.NewTokenService(fake)
 	dir := t.TempDir()
 	authorityCA := filepath.Join(dir, "authority-ca.pem")
 	writePEM(t, authorityCA, &pem.Block{Type: "CERTIFICATE", Bytes: fake.Certificate().Raw})
 
 	const secret = "s3cr3t-value-that-must-never-be-logged"
-	fake.RegisterSecretClient("secret-app", secret)
+	tokenService.RegisterSecretClient("secret-app", secret)
 	certPath := filepath.Join(dir, "client.pem")
-	fake.RegisterCertificateClient("certificate-app", clientCertificate(t, certPath))
+	tokenService.RegisterCertificateClient("certificate-app", clientCertificate(t, certPath))
 
 	env := func(clientID string, extra ...string) []string {
 		return cleanEnv(append([]string{"AZURE_TENANT_ID=" + tenant.ID, "AZURE_CLIENT_ID=" + clientID,
@@ -498,10 +286,10 @@ func TestCredentialFlowsAgainstFakeAuthority(t *testing.T) {
 			fake.ResetRequests()
 			e := startExporter(t, env(flow.clientID, flow.credential), "--graph.endpoint="+fake.URL, "--log.level=debug")
 			client := &http.Client{Timeout: 10 * time.Second}
-			families := waitForUsers(t, e, client, func() *http.Request { return newRequest(t, "http://"+e.addr+"/metrics") })
+			families := waitForSources(t, e, client, func() *http.Request { return newRequest(t, "http://"+e.addr+"/metrics") }, "users")
 			checkUserCounts(t, families, tenant)
 
-			tokens := fake.IssuedTokens()[flow.clientID]
+			tokens := tokenService.IssuedTokens()[flow.clientID]
 			if len(tokens) == 0 {
 				t.Fatalf("the fake authority issued no token to %s; logs:\n%s", flow.clientID, e.logs)
 			}

@@ -3,7 +3,6 @@ package graph
 import (
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 )
 
@@ -15,31 +14,33 @@ type Cloud struct {
 	AuthorityHost string // e.g. https://login.microsoftonline.com/
 }
 
-// Clouds are the clouds --graph.cloud accepts.
-var Clouds = map[string]Cloud{
-	"public":   {Name: "public", GraphURL: "https://graph.microsoft.com", AuthorityHost: "https://login.microsoftonline.com/"},
-	"usgov":    {Name: "usgov", GraphURL: "https://graph.microsoft.us", AuthorityHost: "https://login.microsoftonline.us/"},
-	"usgovdod": {Name: "usgovdod", GraphURL: "https://dod-graph.microsoft.us", AuthorityHost: "https://login.microsoftonline.us/"},
-	"china":    {Name: "china", GraphURL: "https://microsoftgraph.chinacloudapi.cn", AuthorityHost: "https://login.chinacloudapi.cn/"},
+// clouds are the clouds --graph.cloud accepts, sorted by name as help and error texts list them.
+func clouds() []Cloud {
+	return []Cloud{
+		{Name: "china", GraphURL: "https://microsoftgraph.chinacloudapi.cn", AuthorityHost: "https://login.chinacloudapi.cn/"},
+		{Name: "public", GraphURL: "https://graph.microsoft.com", AuthorityHost: "https://login.microsoftonline.com/"},
+		{Name: "usgov", GraphURL: "https://graph.microsoft.us", AuthorityHost: "https://login.microsoftonline.us/"},
+		{Name: "usgovdod", GraphURL: "https://dod-graph.microsoft.us", AuthorityHost: "https://login.microsoftonline.us/"},
+	}
 }
 
-// CloudNames lists the accepted --graph.cloud values, sorted, for help and error texts.
+// CloudNames lists the accepted --graph.cloud values, for help and error texts.
 func CloudNames() []string {
-	names := make([]string, 0, len(Clouds))
-	for n := range Clouds {
-		names = append(names, n)
+	var names []string
+	for _, c := range clouds() {
+		names = append(names, c.Name)
 	}
-	sort.Strings(names)
 	return names
 }
 
 // LookupCloud returns the named cloud or an error that lists the valid names.
 func LookupCloud(name string) (Cloud, error) {
-	c, ok := Clouds[name]
-	if !ok {
-		return Cloud{}, fmt.Errorf("unknown cloud %q: want one of %s", name, strings.Join(CloudNames(), ", "))
+	for _, c := range clouds() {
+		if c.Name == name {
+			return c, nil
+		}
 	}
-	return c, nil
+	return Cloud{}, fmt.Errorf("unknown cloud %q: want one of %s", name, strings.Join(CloudNames(), ", "))
 }
 
 // IsKnownAuthority reports whether host is the authority of a well-known Microsoft cloud.
@@ -49,7 +50,7 @@ func IsKnownAuthority(authorityURL string) bool {
 	if err != nil {
 		return false
 	}
-	for _, c := range Clouds {
+	for _, c := range clouds() {
 		if cu, _ := url.Parse(c.AuthorityHost); cu != nil && strings.EqualFold(cu.Hostname(), u.Hostname()) {
 			return true
 		}

@@ -1,8 +1,6 @@
-// Package dashboards holds mfa_exporter's Grafana dashboards (*.json) and provisioning files.
-// This file checks their structure, and runs them end to end: the demo exporter, scraped by a
-// real Prometheus that loads alerts/, must fire the demo's broken rule, and every panel query
-// must parse, use only metrics the exporter exports, and return data.
-package dashboards
+// The dashboards' structure: stable uids, the shared variables, the ${datasource} variable on
+// every query, panels inside Grafana's grid; and the provisioning files.
+package e2e
 
 import (
 	"encoding/json"
@@ -13,8 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v2"
 )
 
 // currentSchemaVersion is the dashboard schemaVersion of current Grafana (12.x/13.x, classic model).
@@ -23,9 +19,9 @@ const currentSchemaVersion = 42
 // stableUIDs are the dashboards' uids: links and bookmarks depend on them, so a change must be
 // deliberate (edit this list in the same commit).
 var stableUIDs = map[string]string{
-	"mfa-coverage.json":    "mfa-exporter-coverage",
-	"app-credentials.json": "mfa-exporter-credentials",
-	"capacity-review.json": "mfa-exporter-capacity",
+	"dashboards/mfa-coverage.json":    "mfa-exporter-coverage",
+	"dashboards/app-credentials.json": "mfa-exporter-credentials",
+	"dashboards/capacity-review.json": "mfa-exporter-capacity",
 }
 
 // requiredVariables every dashboard has.
@@ -86,7 +82,7 @@ type query struct {
 
 func loadDashboards(t *testing.T) []dashboard {
 	t.Helper()
-	files, err := filepath.Glob("*.json")
+	files, err := filepath.Glob("dashboards/*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no dashboards (*.json) in dashboards/ (err %v)", err)
 	}
@@ -234,37 +230,37 @@ func TestProvisioning(t *testing.T) {
 	var providers struct {
 		APIVersion int `yaml:"apiVersion"`
 		Providers  []struct {
-			Name    string `yaml:"name"`
-			Type    string `yaml:"type"`
-			Options struct {
-				Path string `yaml:"path"`
+			Name                  string `yaml:"name"`
+			Folder                string `yaml:"folder"`
+			Type                  string `yaml:"type"`
+			DisableDeletion       bool   `yaml:"disableDeletion"`
+			AllowUIUpdates        bool   `yaml:"allowUiUpdates"`
+			UpdateIntervalSeconds int    `yaml:"updateIntervalSeconds"`
+			Options               struct {
+				Path                      string `yaml:"path"`
+				FoldersFromFilesStructure bool   `yaml:"foldersFromFilesStructure"`
 			} `yaml:"options"`
 		} `yaml:"providers"`
 	}
-	readYAML(t, "provisioning/dashboards/mfa-exporter.yml", &providers)
+	readYAML(t, "dashboards/provisioning/dashboards/mfa-exporter.yml", &providers)
 	if providers.APIVersion != 1 || len(providers.Providers) != 1 || providers.Providers[0].Type != "file" || providers.Providers[0].Options.Path == "" {
 		t.Errorf("dashboard provider: want apiVersion 1 and one file provider with a path, got %+v", providers)
 	}
 	var sources struct {
 		APIVersion  int `yaml:"apiVersion"`
 		Datasources []struct {
-			Name, Type, URL string
+			Name      string            `yaml:"name"`
+			Type      string            `yaml:"type"`
+			UID       string            `yaml:"uid"`
+			Access    string            `yaml:"access"`
+			URL       string            `yaml:"url"`
+			IsDefault bool              `yaml:"isDefault"`
+			JSONData  map[string]string `yaml:"jsonData"`
 		} `yaml:"datasources"`
 	}
-	readYAML(t, "provisioning/datasources/prometheus.yml", &sources)
+	readYAML(t, "dashboards/provisioning/datasources/prometheus.yml", &sources)
 	if sources.APIVersion != 1 || len(sources.Datasources) != 1 || sources.Datasources[0].Type != "prometheus" || sources.Datasources[0].URL == "" {
 		t.Errorf("datasource: want apiVersion 1 and one prometheus data source with a url, got %+v", sources)
-	}
-}
-
-func readYAML(t *testing.T, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }
 

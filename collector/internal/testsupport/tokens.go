@@ -1,4 +1,4 @@
-package fakegraph
+package testsupport
 
 import (
 	"crypto/rand"
@@ -7,9 +7,39 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
 )
+
+// TokenService is the part of the Entra ID token service that MSAL uses for the client
+// credentials flow with instance discovery disabled (the OpenID configuration and the token
+// endpoint), served beside a fake Graph, which then accepts the tokens it issues. Only tests use
+// it, so that the JWT code stays out of the exporter's binary.
+type TokenService struct {
+	fake *fakegraph.Server
+
+	mu      sync.Mutex
+	tokens  map[string]string // access token -> client id
+	clients map[string]clientAuth
+}
+
+// NewTokenService serves a token service for fake's tenant beside it.
+func NewTokenService(fake *fakegraph.Server) *TokenService {
+	ts := &TokenService{fake: fake, tokens: map[string]string{}, clients: map[string]clientAuth{}}
+	fake.SetTokenService(ts)
+	return ts
+}
+
+// Issued says whether the service issued token.
+func (s *TokenService) Issued(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.tokens[token]
+	return ok
+}
 
 // clientAuth is how an app registered with the fake token service proves itself.
 type clientAuth struct {
@@ -18,14 +48,14 @@ type clientAuth struct {
 }
 
 // RegisterSecretClient lets clientID get tokens with a client secret.
-func (s *Server) RegisterSecretClient(clientID, secret string) {
+func (s *TokenService) RegisterSecretClient(clientID, secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clients[clientID] = clientAuth{secret: secret}
 }
 
 // RegisterCertificateClient lets clientID get tokens with an assertion signed by cert's key.
-func (s *Server) RegisterCertificateClient(clientID string, cert *x509.Certificate) {
+func (s *TokenService) RegisterCertificateClient(clientID string, cert *x509.Certificate) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clients[clientID] = clientAuth{cert: cert}
@@ -33,7 +63,7 @@ func (s *Server) RegisterCertificateClient(clientID string, cert *x509.Certifica
 
 // IssuedTokens returns the access tokens issued, by client id. A client can hold several:
 // concurrent first requests may each fetch one before the credential caches any.
-func (s *Server) IssuedTokens() map[string][]string {
+func (s *TokenService) IssuedTokens() map[string][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string][]string{}
@@ -43,13 +73,12 @@ func (s *Server) IssuedTokens() map[string][]string {
 	return out
 }
 
-// serveIdentity is the part of the Entra ID token service that MSAL uses for the client
-// credentials flow with instance discovery disabled: the OpenID configuration and the token.
-func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves the OpenID configuration and the token endpoint of the fake's tenant.
+func (s *TokenService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
 	case len(parts) == 4 && parts[1] == "v2.0" && parts[2] == ".well-known" && parts[3] == "openid-configuration":
-		base := s.URL + "/" + parts[0]
+		base := s.fake.URL + "/" + parts[0]
 		writeJSON(w, http.StatusOK, map[string]any{
 			"token_endpoint":                        base + "/oauth2/v2.0/token",
 			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
@@ -65,12 +94,12 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
+func (s *TokenService) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
 		return
 	}
-	if tenant != s.Tenant.ID {
+	if tenant != s.fake.Tenant.ID {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "AADSTS90002: Tenant '" + tenant + "' not found."})
 		return
 	}

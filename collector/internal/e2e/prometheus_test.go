@@ -1,13 +1,9 @@
-package dashboards
+package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,7 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v2"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
 )
 
 const (
@@ -33,28 +29,10 @@ const (
 	refreshInterval = "2s"
 	// e2eTimeout bounds each wait: the exporter's first refreshes, the alert, the panels' data.
 	e2eTimeout = 2 * time.Minute
-	alertsDir  = "../alerts"
 )
 
-// tool finds a Prometheus binary from $ENV or PATH. Without it the test is skipped, unless
-// MFA_REQUIRE_TOOLS=1 (set by .ci/test), where it fails.
-func tool(t *testing.T, name, env string) string {
-	t.Helper()
-	path := os.Getenv(env)
-	if path == "" {
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		if os.Getenv("MFA_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not found: set $%s or put it on PATH (.ci/test builds it into .tools/bin)", name, env)
-		}
-		t.Skipf("%s not found ($%s, PATH); .ci/test builds it", name, env)
-	}
-	return path
-}
-
 // TestEndToEnd runs the demo exporter and a real Prometheus server that scrapes it with the
-// example alerts/prometheus.yml (intervals shortened, the target set, and every `for:` of the
+// example alerts/examples/prometheus.yml (intervals shortened, the target set, and every `for:` of the
 // rules rewritten to 0s in a temporary copy so that alerts fire at once).
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
@@ -63,18 +41,23 @@ func TestEndToEnd(t *testing.T) {
 	prometheusBin := tool(t, "prometheus", "PROMETHEUS")
 	dir := t.TempDir()
 
-	exporterBin := filepath.Join(dir, "mfa_exporter")
-	if out, err := exec.Command("go", "build", "-o", exporterBin, "..").CombinedOutput(); err != nil {
-		t.Fatalf("building the exporter: %v\n%s", err, out)
-	}
-	sources := exporterSources(t, exporterBin)
-	exporterAddr := freeAddr(t)
-	args := []string{"--demo", "--demo.users=" + strconv.Itoa(demoUsers), "--web.listen-address=" + exporterAddr}
+	sources := exporterSources(t)
+	args := []string{"--demo", "--demo.users=" + strconv.Itoa(demoUsers)}
 	for _, s := range sources {
 		args = append(args, "--collector."+s+".refresh-interval="+refreshInterval)
 	}
-	start(t, dir, exporterBin, args...)
-	exported, tenantID := waitForExporter(t, "http://"+exporterAddr+"/metrics", sources)
+	exp := startExporter(t, cleanEnv(), args...)
+	exporterAddr := exp.addr
+	families := waitForSources(t, exp, &http.Client{Timeout: 10 * time.Second},
+		func() *http.Request { return newRequest(t, "http://"+exporterAddr+"/metrics") }, sources...)
+	exported := map[string]bool{}
+	tenantID := ""
+	for name, mf := range families {
+		exported[name] = true
+		if strings.HasPrefix(name, "entra_") && len(mf.Metric) > 0 {
+			tenantID = labelsOf(mf.Metric[0])["tenant_id"]
+		}
+	}
 
 	job, recorded := prometheusConfig(t, dir, exporterAddr)
 	promAddr := freeAddr(t)
@@ -212,30 +195,17 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // exporterSources are the sources this build of the exporter has, from its --help.
-func exporterSources(t *testing.T, bin string) []string {
+func exporterSources(t *testing.T) []string {
 	t.Helper()
-	out, err := exec.Command(bin, "--help").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s --help: %v\n%s", bin, err, out)
-	}
+	out, code := runToExit(t, cleanEnv(), "--help")
 	var sources []string
-	for _, m := range regexp.MustCompile(`--collector\.([a-z_]+)\.refresh-interval`).FindAllStringSubmatch(string(out), -1) {
+	for _, m := range regexp.MustCompile(`--collector\.([a-z_]+)\.refresh-interval`).FindAllStringSubmatch(out, -1) {
 		sources = append(sources, m[1])
 	}
-	if len(sources) == 0 {
-		t.Fatalf("%s --help lists no --collector.NAME.refresh-interval flag:\n%s", bin, out)
+	if code != 0 || len(sources) == 0 {
+		t.Fatalf("mfa_exporter --help: exit %d, no --collector.NAME.refresh-interval flag:\n%s", code, out)
 	}
 	return sources
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // start runs a process until the test ends, its output in a log file shown when the test fails.
@@ -282,67 +252,10 @@ func waitFor(t *testing.T, what string, check func() error) {
 	}
 }
 
-var (
-	sampleName = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)`)
-	tenantIDRe = regexp.MustCompile(`tenant_id="([^"]+)"`)
-)
-
-// waitForExporter waits until every source has refreshed once, then returns the metric names
-// the exporter serves and the demo tenant's id.
-func waitForExporter(t *testing.T, metricsURL string, sources []string) (map[string]bool, string) {
-	t.Helper()
-	var body []byte
-	waitFor(t, "every source's first refresh", func() error {
-		resp, err := http.Get(metricsURL)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if body, err = io.ReadAll(resp.Body); err != nil {
-			return err
-		}
-		for _, s := range sources {
-			if !bytes.Contains(body, []byte(`mfa_exporter_source_last_success_timestamp_seconds{source="`+s+`"}`)) {
-				return fmt.Errorf("source %s has not refreshed successfully yet", s)
-			}
-		}
-		return nil
-	})
-	names := map[string]bool{}
-	tenantID := ""
-	scanner := bufio.NewScanner(bytes.NewReader(body))
-	for scanner.Scan() {
-		line := scanner.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if m := sampleName.FindStringSubmatch(line); m != nil {
-			names[m[1]] = true
-		}
-		if m := tenantIDRe.FindStringSubmatch(line); m != nil && strings.HasPrefix(line, "entra_") {
-			tenantID = m[1]
-		}
-	}
-	if tenantID == "" {
-		t.Fatalf("no entra_* series with a tenant_id in %s", metricsURL)
-	}
-	return names, tenantID
-}
-
-type rule struct {
-	Record string `yaml:"record"`
-	Alert  string `yaml:"alert"`
-	Expr   string `yaml:"expr"`
-}
-
 func readRules(t *testing.T) []rule {
 	t.Helper()
-	var file struct {
-		Groups []struct {
-			Rules []rule `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	readYAML(t, filepath.Join(alertsDir, "mfa-exporter.rules.yml"), &file)
+	var file ruleFile
+	readYAML(t, rulesFile, &file)
 	var out []rule
 	for _, g := range file.Groups {
 		out = append(out, g.Rules...)
@@ -354,23 +267,13 @@ func readRules(t *testing.T) []rule {
 // that a test cannot keep passing on a metric the exporter no longer exports.
 func unitTestSeries(t *testing.T) []query {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(alertsDir, "tests", "*.yml"))
+	files, err := filepath.Glob("alerts/tests/*.yml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no promtool unit tests in alerts/tests (err %v)", err)
 	}
 	var out []query
 	for _, f := range files {
-		var file struct {
-			Tests []struct {
-				Name        string `yaml:"name"`
-				InputSeries []struct {
-					Series string `yaml:"series"`
-				} `yaml:"input_series"`
-				ExprTests []struct {
-					Expr string `yaml:"expr"`
-				} `yaml:"promql_expr_test"`
-			} `yaml:"tests"`
-		}
+		var file unitTestFile
 		readYAML(t, f, &file)
 		for _, test := range file.Tests {
 			where := fmt.Sprintf("%s test %q", filepath.Base(f), test.Name)
@@ -387,7 +290,7 @@ func unitTestSeries(t *testing.T) []query {
 
 var forDuration = regexp.MustCompile(`(?m)^(\s+for:\s*)\S+\s*$`)
 
-// prometheusConfig writes dir/prometheus.yml from the example alerts/prometheus.yml: 1s scrape
+// prometheusConfig writes dir/prometheus.yml from the example alerts/examples/prometheus.yml: 1s scrape
 // and evaluation intervals, the exporter as the only target, and its rule files copied with
 // every `for:` set to 0s. It returns the scrape job's name and the recorded metric names.
 func prometheusConfig(t *testing.T, dir, target string) (string, []string) {
@@ -397,13 +300,13 @@ func prometheusConfig(t *testing.T, dir, target string) (string, []string) {
 		RuleFiles     []string          `yaml:"rule_files"`
 		ScrapeConfigs []map[string]any  `yaml:"scrape_configs"`
 	}
-	readYAML(t, filepath.Join(alertsDir, "prometheus.yml"), &config)
+	readYAML(t, exampleConfig, &config)
 	if len(config.ScrapeConfigs) != 1 || len(config.RuleFiles) == 0 {
-		t.Fatalf("alerts/prometheus.yml: want one scrape config and the rule files, got %+v", config)
+		t.Fatalf("%s: want one scrape config and the rule files, got %+v", exampleConfig, config)
 	}
 	config.Global["scrape_interval"], config.Global["evaluation_interval"] = "1s", "1s"
 	for i, f := range config.RuleFiles {
-		rules, err := os.ReadFile(filepath.Join(alertsDir, f))
+		rules, err := os.ReadFile(filepath.Join(filepath.Dir(exampleConfig), f))
 		if err != nil {
 			t.Fatal(err)
 		}

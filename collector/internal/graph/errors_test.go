@@ -12,8 +12,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 // Classify is checked on the errors the real SDK returns for what the fake Graph answers.
@@ -104,7 +105,7 @@ func TestClassifyKeepsAMalformedError(t *testing.T) {
 
 // wrongSecret gives the client a real azidentity credential that the fake authority refuses.
 func wrongSecret(t *testing.T, fake *fakegraph.Server, o *graph.Options) {
-	fake.RegisterSecretClient("client-1", "right")
+	testsupport.NewTokenService(fake).RegisterSecretClient("client-1", "right")
 	cred, err := azidentity.NewClientSecretCredential(fake.Tenant.ID, "client-1", "wrong", &azidentity.ClientSecretCredentialOptions{
 		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: fake.URL + "/"}, Transport: fake.Client()},
 		DisableInstanceDiscovery: true,

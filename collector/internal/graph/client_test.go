@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -12,18 +13,18 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	auth "github.com/microsoft/kiota-authentication-azure-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
-	"github.com/mfa-exporter/mfa_exporter/collector/fakegraph"
-	"github.com/mfa-exporter/mfa_exporter/collector/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/testsupport"
 )
 
 const scope = "https://graph.microsoft.com/.default"
 
 func startFake(t *testing.T) *fakegraph.Server {
 	t.Helper()
-	fake := fakegraph.Start(&fakegraph.Tenant{ID: "11111111-2222-4333-8444-555555555555", Seed: 3, Users: 10, Domain: "contoso.test"})
-	t.Cleanup(fake.Close)
-	return fake
+	return testsupport.StartFake(t, &fakegraph.Tenant{ID: "11111111-2222-4333-8444-555555555555", Seed: 3, Users: 10, Domain: "contoso.test"})
 }
 
 // newClient builds a Client on the fake; change adjusts the options first.
@@ -41,8 +42,9 @@ func newClient(t *testing.T, fake *fakegraph.Server, change func(*graph.Options)
 }
 
 func listReport(ctx context.Context, c *graph.Client) error {
-	_, err := c.SDK.Reports().AuthenticationMethods().UserRegistrationDetails().Get(ctx, nil)
-	return err
+	q := graph.Query{Path: "/v1.0/reports/authenticationMethods/userRegistrationDetails"}
+	return graph.List(ctx, c, q, models.CreateUserRegistrationDetailsCollectionResponseFromDiscriminatorValue,
+		func(models.UserRegistrationDetailsable) error { return nil })
 }
 
 // The Azure identity provider sends a token only to allowed hosts and says nothing otherwise;
@@ -75,8 +77,8 @@ func TestClientSendsTheTokenToACustomHost(t *testing.T) {
 	if strings.Join(responses, ",") != "users OK" {
 		t.Errorf("OnResponse was told %q, want the one response tagged with its source", responses)
 	}
-	if got, want := c.BetaURL("/auditLogs/signIns"), fake.URL+"/beta/auditLogs/signIns"; got != want {
-		t.Errorf("BetaURL = %q, want %q", got, want)
+	if got, want := c.URL(graph.Query{Path: "/beta/auditLogs/signIns"}), fake.URL+"/beta/auditLogs/signIns"; got != want {
+		t.Errorf("URL = %q, want %q", got, want)
 	}
 }
 
@@ -121,4 +123,22 @@ type staticCredential string
 
 func (c staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	return azcore.AccessToken{Token: string(c), ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// Query options are encoded as Graph reads them: spaces as %20 (a '+' would be read as a plus).
+func TestQueryURL(t *testing.T) {
+	c := newClient(t, startFake(t), nil)
+	got := c.URL(graph.Query{Path: "/beta/auditLogs/signIns", Select: []string{"id", "createdDateTime"}, Expand: []string{"owners"},
+		Filter: "createdDateTime ge 2026-01-01T00:00:00+01:00", Top: 1000})
+	u, err := url.Parse(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(u.RawQuery, "+") {
+		t.Errorf("%s: a '+' in the query, which Graph reads as a plus", got)
+	}
+	want := url.Values{"$select": {"id,createdDateTime"}, "$expand": {"owners"}, "$filter": {"createdDateTime ge 2026-01-01T00:00:00+01:00"}, "$top": {"1000"}}
+	if q := u.Query(); q.Encode() != want.Encode() {
+		t.Errorf("%s decodes to %v, want %v", got, q, want)
+	}
 }

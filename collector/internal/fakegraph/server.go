@@ -62,10 +62,9 @@ type Server struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
+	tokens    TokenService
 	faults    []*Fault
 	requests  []Request
-	tokens    map[string]string // access token -> client id
-	clients   map[string]clientAuth
 	limit     int
 	limitPer  time.Duration
 	reportLog []time.Time // when recent reports requests arrived, for the throttling budget
@@ -84,7 +83,7 @@ var routes []route
 
 // Start runs a fake Graph for tenant on 127.0.0.1 with a TLS certificate of its own.
 func Start(t *Tenant) *Server {
-	s := &Server{Tenant: t, tokens: map[string]string{}, clients: map[string]clientAuth{}, keep: true}
+	s := &Server{Tenant: t, keep: true}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	// A client refusing the self-signed certificate is a test case, not news for stderr.
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -112,6 +111,22 @@ type staticCredential struct{}
 
 func (staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	return azcore.AccessToken{Token: StaticToken, ExpiresOn: time.Now().Add(24 * time.Hour)}, nil
+}
+
+// TokenService is an Entra ID token service served beside Graph, for tests of credential flows
+// (the demo needs none: it uses the static token).
+type TokenService interface {
+	// ServeHTTP serves the requests outside /v1.0 and /beta: the authority's endpoints.
+	http.Handler
+	// Issued says whether the service issued token, which Graph then accepts.
+	Issued(token string) bool
+}
+
+// SetTokenService serves ts beside Graph.
+func (s *Server) SetTokenService(ts TokenService) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens = ts
 }
 
 // Inject adds a fault.
@@ -178,7 +193,14 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	version, rest, isGraph := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if !isGraph || (version != "v1.0" && version != "beta") {
-		s.serveIdentity(w, r)
+		s.mu.Lock()
+		tokens := s.tokens
+		s.mu.Unlock()
+		if tokens == nil {
+			writeError(w, http.StatusNotFound, "NotFound", "No token service: this fake Graph accepts only its static token.")
+			return
+		}
+		tokens.ServeHTTP(w, r)
 		return
 	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -299,9 +321,9 @@ func (s *Server) authorized(r *http.Request) bool {
 		return true
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok = s.tokens[token]
-	return ok
+	tokens := s.tokens
+	s.mu.Unlock()
+	return tokens != nil && tokens.Issued(token)
 }
 
 // writeError writes Graph's error body.

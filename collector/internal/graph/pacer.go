@@ -34,6 +34,19 @@ type Limit struct {
 	Per      time.Duration
 }
 
+// GraphLimits are Graph's budgets for the families the sources read, per app per tenant.
+//   - Reports: the identity and access reports (userRegistrationDetails, auditLogs/signIns)
+//     allow 5 requests per 10 seconds.
+//   - Directory: the strictest budget the credentials source meets; listing service principals
+//     with keyCredentials selected allows 150 requests a minute. The directory's own
+//     resource-unit budget is far larger.
+func GraphLimits() map[Family]Limit {
+	return map[Family]Limit{
+		FamilyReports:   {Requests: 5, Per: 10 * time.Second},
+		FamilyDirectory: {Requests: 150, Per: time.Minute},
+	}
+}
+
 // pacer keeps one family (of one tenant: a Client serves one tenant) inside its Limit. It is
 // a token bucket in the strict form Graph enforces: a request takes a token, and the token comes
 // back Per after the response arrived, so no window of length Per, as Graph sees it, ever holds

@@ -1,7 +1,6 @@
-// Package alerts holds mfa_exporter's Prometheus rules (mfa-exporter.rules.yml), their promtool
-// unit tests (tests/*.yml) and an example prometheus.yml; this file checks them with the real
-// promtool. The end-to-end test against a running Prometheus is in dashboards/.
-package alerts
+// The alert and recording rules (alerts/), checked with the real promtool: lint, unit tests,
+// conventions, and a unit test for every alert.
+package e2e
 
 import (
 	"os"
@@ -11,33 +10,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v2"
 )
 
-const rulesFile = "mfa-exporter.rules.yml"
+const (
+	rulesFile     = "alerts/mfa-exporter.rules.yml"
+	exampleConfig = "alerts/examples/prometheus.yml"
+)
 
 // requiredAlerts are the alerts issue 5 asks for.
 var requiredAlerts = []string{"MFARegistrationCoverageDropped", "MFARegistrationCoverageLow", "MFAAdminsUnregistered",
 	"MFASigninsWithoutMFAToAzureManagement", "AppCredentialExpiringSoon", "AppCredentialExpired",
 	"MFAExporterSourceFailing", "MFAExporterDataStale", "MFAExporterDown"}
-
-// tool finds a Prometheus binary from $ENV or PATH. Without it the test is skipped, unless
-// MFA_REQUIRE_TOOLS=1 (set by .ci/test), where it fails.
-func tool(t *testing.T, name, env string) string {
-	t.Helper()
-	path := os.Getenv(env)
-	if path == "" {
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		if os.Getenv("MFA_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s not found: set $%s or put it on PATH (.ci/test builds it into .tools/bin)", name, env)
-		}
-		t.Skipf("%s not found ($%s, PATH); .ci/test builds it", name, env)
-	}
-	return path
-}
 
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
@@ -53,7 +36,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 
 func TestPromtoolUnitTests(t *testing.T) {
 	promtool := tool(t, "promtool", "PROMTOOL")
-	files, err := filepath.Glob("tests/*.yml")
+	files, err := filepath.Glob("alerts/tests/*.yml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no promtool unit tests in tests/*.yml (err %v)", err)
 	}
@@ -62,7 +45,7 @@ func TestPromtoolUnitTests(t *testing.T) {
 
 // The example configuration is valid and loads the rules.
 func TestPromtoolCheckExampleConfig(t *testing.T) {
-	run(t, tool(t, "promtool", "PROMTOOL"), "check", "config", "prometheus.yml")
+	run(t, tool(t, "promtool", "PROMTOOL"), "check", "config", exampleConfig)
 }
 
 type ruleFile struct {
@@ -81,17 +64,6 @@ type rule struct {
 	Annotations map[string]string `yaml:"annotations"`
 }
 
-func readYAML(t *testing.T, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.UnmarshalStrict(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
 var recordName = regexp.MustCompile(`^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$`)
 
 // Every alert carries what an on-call person needs, and has a runbook; recording rules follow
@@ -99,7 +71,7 @@ var recordName = regexp.MustCompile(`^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0
 func TestRuleConventions(t *testing.T) {
 	var rules ruleFile
 	readYAML(t, rulesFile, &rules)
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile("alerts/README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,14 +112,37 @@ func TestRuleConventions(t *testing.T) {
 	}
 }
 
+// unitTestFile is promtool's unit test file, as far as these tests use it; the keys a file may
+// hold and these tests do not read are typed any, so that a strict decoding still checks names.
 type unitTestFile struct {
-	RuleFiles []string `yaml:"rule_files"`
-	Tests     []struct {
-		Name       string `yaml:"name"`
+	RuleFiles          []string `yaml:"rule_files"`
+	EvaluationInterval string   `yaml:"evaluation_interval"`
+	GroupEvalOrder     []string `yaml:"group_eval_order"`
+	Tests              []struct {
+		Name        string `yaml:"name"`
+		Interval    string `yaml:"interval"`
+		InputSeries []struct {
+			Series string `yaml:"series"`
+			Values string `yaml:"values"`
+		} `yaml:"input_series"`
 		AlertTests []struct {
+			EvalTime  string `yaml:"eval_time"`
 			Alertname string `yaml:"alertname"`
-			ExpAlerts []any  `yaml:"exp_alerts"`
+			ExpAlerts []struct {
+				ExpLabels      map[string]string `yaml:"exp_labels"`
+				ExpAnnotations map[string]string `yaml:"exp_annotations"`
+			} `yaml:"exp_alerts"`
 		} `yaml:"alert_rule_test"`
+		ExprTests []struct {
+			Expr       string `yaml:"expr"`
+			EvalTime   string `yaml:"eval_time"`
+			ExpSamples []struct {
+				Labels string  `yaml:"labels"`
+				Value  float64 `yaml:"value"`
+			} `yaml:"exp_samples"`
+		} `yaml:"promql_expr_test"`
+		ExternalLabels map[string]string `yaml:"external_labels"`
+		ExternalURL    string            `yaml:"external_url"`
 	} `yaml:"tests"`
 }
 
@@ -156,18 +151,12 @@ func TestEveryAlertIsUnitTested(t *testing.T) {
 	var rules ruleFile
 	readYAML(t, rulesFile, &rules)
 	fires, silent := map[string]bool{}, map[string]bool{}
-	files, _ := filepath.Glob("tests/*.yml")
+	files, _ := filepath.Glob("alerts/tests/*.yml")
 	for _, f := range files {
 		var tests unitTestFile
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := yaml.Unmarshal(data, &tests); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if !slices.Contains(tests.RuleFiles, "../"+rulesFile) {
-			t.Errorf("%s does not test ../%s", f, rulesFile)
+		readYAML(t, f, &tests)
+		if !slices.Contains(tests.RuleFiles, "../"+filepath.Base(rulesFile)) {
+			t.Errorf("%s does not test %s", f, rulesFile)
 		}
 		for _, test := range tests.Tests {
 			for _, a := range test.AlertTests {

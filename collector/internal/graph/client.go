@@ -1,7 +1,8 @@
-// Package graph builds the Microsoft Graph client the sources share: msgraph-sdk-go with its
-// kiota middleware (retries on 429/503/504 honouring Retry-After), an Azure identity token
-// provider allowed on the configured host, a pacer that keeps each API family inside Graph's
-// throttling budget, and a hook that counts every HTTP response by source and status code.
+// Package graph is the Microsoft Graph client the sources share: msgraph-sdk-go's request
+// adapter with its kiota middleware (retries on 429/503/504 honouring Retry-After), an Azure
+// identity token provider allowed on the configured host, a pacer that keeps each API family
+// inside Graph's throttling budget, a hook that counts every HTTP response by source and status
+// code, and List, the one way a source reads a collection.
 package graph
 
 import (
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/microsoft/kiota-abstractions-go/serialization"
 	auth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
+	jsonserialization "github.com/microsoft/kiota-serialization-json-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 )
@@ -29,6 +32,7 @@ type Options struct {
 	// roots, SSL_CERT_FILE and proxy variables honoured).
 	Transport http.RoundTripper
 	// Limits paces each API family; a family without an entry is only held back by Retry-After.
+	// GraphLimits are Graph's documented budgets.
 	Limits map[Family]Limit
 	// MaxRetries is how often kiota's retry handler repeats a 429, 503 or 504.
 	MaxRetries int
@@ -38,24 +42,13 @@ type Options struct {
 	OnResponse func(source string, code int)
 }
 
-// Client is the shared Graph client.
+// Client sends Graph requests for one tenant. It holds the SDK's request adapter and no
+// GraphServiceClient: the service client's thousands of request builders would all be linked
+// into the binary (see List).
 type Client struct {
-	SDK     *msgraphsdk.GraphServiceClient
+	adapter *msgraphsdk.GraphRequestAdapter
 	baseURL string
 }
-
-// ReportsLimit is Graph's documented budget for the identity and access reports
-// (userRegistrationDetails, auditLogs/signIns): 5 requests per 10 seconds per app per tenant.
-var ReportsLimit = Limit{Requests: 5, Per: 10 * time.Second}
-
-// DirectoryLimit keeps directory lists inside the strictest budget the credentials source meets:
-// listing service principals with keyCredentials selected is limited to 150 requests a minute
-// per tenant. The directory's own resource-unit budget is far larger.
-var DirectoryLimit = Limit{Requests: 150, Per: time.Minute}
-
-// The SDK creates its error-mapping registry lazily with an unsynchronised double-checked lock:
-// create it before any goroutine can iterate pages, or two first page walks race.
-func init() { msgraphcore.GetErrorFactoryFromRegistry("") }
 
 // New builds a Client. The Graph host of BaseURL is added to the token provider's allowed hosts:
 // without that, the Azure identity provider silently sends requests with no token.
@@ -98,21 +91,15 @@ func New(o Options) (*Client, error) {
 		Transport: khttp.NewCustomTransportWithParentTransport(paced, middleware...),
 		Timeout:   o.RequestTimeout,
 	}
-	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(authProvider, nil, nil, httpClient)
+	// A registry of its own, not kiota's global default, which every service client writes to.
+	parsers := serialization.NewParseNodeFactoryRegistry()
+	parsers.ContentTypeAssociatedFactories["application/json"] = jsonserialization.NewJsonParseNodeFactory()
+	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(authProvider, parsers, nil, httpClient)
 	if err != nil {
 		return nil, fmt.Errorf("graph request adapter: %w", err)
 	}
-	// The service client copies the base URL at construction, so set it first.
-	adapter.SetBaseUrl(base + "/v1.0")
-	// NewGraphServiceClient writes its backing store factory into a kiota package variable that
-	// every parsed entity reads: building a client while another one parses is a data race. A
-	// nil factory skips the write; the variable already holds that same default.
-	sdk := &msgraphsdk.GraphServiceClient{GraphBaseServiceClient: *msgraphsdk.NewGraphBaseServiceClient(adapter, nil)}
-	return &Client{SDK: sdk, baseURL: base}, nil
+	return &Client{adapter: adapter, baseURL: base}, nil
 }
-
-// BetaURL returns the absolute URL of a beta path such as "/auditLogs/signIns".
-func (c *Client) BetaURL(path string) string { return c.baseURL + "/beta" + path }
 
 type sourceKey struct{}
 
