@@ -4,6 +4,7 @@ package collector
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -34,7 +35,7 @@ func BenchmarkUsersRefresh(b *testing.B) {
 		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
 			fake := testsupport.StartFake(b, testTenant(users))
 			fake.KeepRequests(false)
-			e := newTestExporter(b, testConfig(fake, nil, oneSource("users", time.Hour)))
+			e := newTestExporter(b, testConfig(fake, nil, usersOnly(time.Hour)))
 			stopPeak := samplePeakHeap()
 
 			cpu := cpuTime()
@@ -144,8 +145,7 @@ func BenchmarkFakeReportPages(b *testing.B) {
 			var page struct {
 				NextLink string `json:"@odata.nextLink"`
 			}
-			err = json.NewDecoder(resp.Body).Decode(&page)
-			resp.Body.Close()
+			err = errors.Join(json.NewDecoder(resp.Body).Decode(&page), resp.Body.Close())
 			if err != nil || resp.StatusCode != http.StatusOK {
 				b.Fatalf("reading a page: HTTP %d, %v", resp.StatusCode, err)
 			}

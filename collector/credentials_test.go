@@ -281,7 +281,7 @@ func TestCredentialsForbiddenLeavesUsersAlone(t *testing.T) {
 	fake.Inject(fakegraph.Fault{Path: "/servicePrincipals", Status: 403, Code: "Authorization_RequestDenied",
 		Message: "Insufficient privileges to complete the operation."})
 	logs := &testsupport.LogBuffer{}
-	e := credentialsExporter(t, fake, logs, defaultCredentialsOptions, oneSource("users", time.Minute))
+	e := credentialsExporter(t, fake, logs, defaultCredentialsOptions, usersOnly(time.Minute))
 	refresh(e)
 
 	compareSamples(t, e, userTruthText(tenant), userFamilies...)

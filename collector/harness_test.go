@@ -37,9 +37,9 @@ func testConfig(fake *fakegraph.Server, logs *testsupport.LogBuffer, sources map
 	}
 }
 
-// oneSource returns the settings that run one declared source with its flag defaults.
-func oneSource(name string, timeout time.Duration) map[string]sourceSettings {
-	return map[string]sourceSettings{name: {interval: time.Hour, timeout: timeout, new: sourceSpecs[name].new}}
+// usersOnly returns the settings that run the users source alone.
+func usersOnly(timeout time.Duration) map[string]sourceSettings {
+	return map[string]sourceSettings{"users": {interval: time.Hour, timeout: timeout, new: sourceSpecs["users"].new}}
 }
 
 func newTestExporter(t testing.TB, cfg exporterConfig) *Exporter {

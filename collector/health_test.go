@@ -87,7 +87,7 @@ func TestRetriedResponsesStillGiveTheRightValues(t *testing.T) {
 			tenant := testTenant(1500) // two pages
 			fake := testsupport.StartFake(t, tenant)
 			fake.Inject(tc.fault)
-			e := newTestExporter(t, testConfig(fake, nil, oneSource("users", time.Minute)))
+			e := newTestExporter(t, testConfig(fake, nil, usersOnly(time.Minute)))
 			refresh(e)
 
 			compareSamples(t, e, userTruthText(tenant), userFamilies...)
@@ -146,7 +146,7 @@ func TestFailedRefreshServesLastSnapshot(t *testing.T) {
 			tenant := testTenant(1200)
 			fake := testsupport.StartFake(t, tenant)
 			logs := &testsupport.LogBuffer{}
-			e := newTestExporter(t, testConfig(fake, logs, oneSource("users", tc.timeout)))
+			e := newTestExporter(t, testConfig(fake, logs, usersOnly(tc.timeout)))
 			refresh(e)
 			lastSuccess, ok := sample(t, e, "mfa_exporter_source_last_success_timestamp_seconds", map[string]string{"source": "users"})
 			if !ok {
@@ -204,7 +204,7 @@ func TestFailedRefreshServesLastSnapshot(t *testing.T) {
 func TestScrapeMakesNoGraphRequests(t *testing.T) {
 	tenant := testTenant(1500)
 	fake := testsupport.StartFake(t, tenant)
-	e := newTestExporter(t, testConfig(fake, nil, oneSource("users", time.Minute)))
+	e := newTestExporter(t, testConfig(fake, nil, usersOnly(time.Minute)))
 	refresh(e)
 	before := len(fake.Requests())
 	if before == 0 {
@@ -347,7 +347,7 @@ func TestUnknownUserTypeIsCountedApart(t *testing.T) {
 		reportRecord("2", map[string]string{"userType": `"guest"`, "isMfaRegistered": "false", "methodsRegistered": `[]`, "userPreferredMethodForSecondaryAuthentication": `""`}),
 		reportRecord("3", map[string]string{"userType": `"externalMember"`, "isAdmin": "true"}),
 	)})
-	e := newTestExporter(t, testConfig(fake, nil, oneSource("users", time.Minute)))
+	e := newTestExporter(t, testConfig(fake, nil, usersOnly(time.Minute)))
 	refresh(e)
 
 	for _, tc := range []struct {
@@ -373,7 +373,7 @@ func TestRecordWithoutIsAdminFailsTheWholeRefresh(t *testing.T) {
 	tenant := testTenant(1200)
 	fake := testsupport.StartFake(t, tenant)
 	logs := &testsupport.LogBuffer{}
-	e := newTestExporter(t, testConfig(fake, logs, oneSource("users", time.Minute)))
+	e := newTestExporter(t, testConfig(fake, logs, usersOnly(time.Minute)))
 	refresh(e)
 
 	next := fake.URL + "/v1.0" + reportPath + "?$skiptoken=page2"
@@ -402,7 +402,7 @@ func TestTimeoutsAtDifferentPagesAreLoggedOnce(t *testing.T) {
 	t.Parallel()
 	fake := testsupport.StartFake(t, testTenant(1200))
 	logs := &testsupport.LogBuffer{}
-	e := newTestExporter(t, testConfig(fake, logs, oneSource("users", 2*time.Second)))
+	e := newTestExporter(t, testConfig(fake, logs, usersOnly(2*time.Second)))
 	refresh(e)
 
 	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Delay: time.Minute})

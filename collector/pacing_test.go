@@ -23,7 +23,7 @@ func budgetMinimum(pages int, limit graph.Limit) time.Duration {
 func pacedRefresh(t testing.TB, fake *fakegraph.Server, limit graph.Limit) (time.Duration, *Exporter) {
 	t.Helper()
 	fake.EnforceReportsLimit(limit.Requests, limit.Per)
-	o := testConfig(fake, nil, oneSource("users", time.Minute))
+	o := testConfig(fake, nil, usersOnly(time.Minute))
 	o.graph.Limits = map[graph.Family]graph.Limit{graph.FamilyReports: limit}
 	e := newTestExporter(t, o)
 	start := time.Now()

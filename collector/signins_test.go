@@ -181,7 +181,7 @@ func TestSignInsMatchGroundTruthAcrossPages(t *testing.T) {
 		switch {
 		case !s.IsUser():
 			workload++
-		case s.Enforced != "other" && s.AuthenticationRequirement == "singleFactorAuthentication" && s.ErrorCode == 0:
+		case s.AppLabel != "other" && s.AuthenticationRequirement == "singleFactorAuthentication" && s.ErrorCode == 0:
 			singleFactorManagement++
 		}
 		if s.UserType == "guest" {
@@ -426,7 +426,7 @@ func TestSignInsUnlicensedTenantLeavesUsersAlone(t *testing.T) {
 		Message: "Tenant does not have a SKU required to complete this request"})
 	logs := &testsupport.LogBuffer{}
 	opts := signInsExporterOptions(fake, clock, logs, defaultSignInsOptions, nil)
-	opts.sources["users"] = oneSource("users", time.Minute)["users"]
+	opts.sources["users"] = usersOnly(time.Minute)["users"]
 	e := newTestExporter(t, opts)
 	refresh(e)
 

@@ -51,7 +51,7 @@ var userFamilies = []string{"entra_mfa_registered_users", "entra_mfa_unregistere
 func TestUsersMatchGroundTruthAcrossPages(t *testing.T) {
 	tenant := testTenant(2500) // 999 a page: three pages
 	fake := testsupport.StartFake(t, tenant)
-	e := newTestExporter(t, testConfig(fake, nil, oneSource("users", time.Minute)))
+	e := newTestExporter(t, testConfig(fake, nil, usersOnly(time.Minute)))
 	refresh(e)
 
 	compareSamples(t, e, userTruthText(tenant), userFamilies...)

@@ -38,13 +38,13 @@ func TestDashboardSchema(t *testing.T) {
 
 // schemaErrors are the SDK's messages for one dashboard's JSON, each prefixed with its path.
 func schemaErrors(data []byte) []string {
-	var strict grafana.Dashboard
+	var strict grafana.Dashboard //nolint:staticcheck // the classic model: schemaVersion 42, what file provisioning loads
 	out := buildErrors(strict.UnmarshalJSONStrict(data))
 
 	// The strict decoder reports panel errors but leaves Panels empty (in v0.0.22 a panel's
 	// decoder returns an empty, non-nil error list and its caller then skips the assignment), so
 	// Validate runs on the ordinary decoding, which keeps the panels.
-	var decoded grafana.Dashboard
+	var decoded grafana.Dashboard //nolint:staticcheck // the classic model, as above
 	if err := json.Unmarshal(data, &decoded); err != nil {
 		out = append(out, fmt.Sprintf("not validated, decoding failed: %v", err))
 	} else {

@@ -57,9 +57,9 @@ func TestRefusesBadInputAtStart(t *testing.T) {
 	const tenant = "11111111-2222-4333-8444-555555555555"
 	dir := t.TempDir()
 	badYAML := filepath.Join(dir, "bad-web-config.yml")
-	os.WriteFile(badYAML, []byte("tls_server_config:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n"), 0o600)
+	writeFile(t, badYAML, "tls_server_config:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n")
 	unknownField := filepath.Join(dir, "unknown-field.yml")
-	os.WriteFile(unknownField, []byte("basic_auth_user:\n  prometheus: x\n"), 0o600)
+	writeFile(t, unknownField, "basic_auth_user:\n  prometheus: x\n")
 
 	withTenant := cleanEnv("AZURE_TENANT_ID=" + tenant)
 	for _, tc := range []struct {
@@ -210,11 +210,9 @@ func writePEM(t *testing.T, path string, blocks ...*pem.Block) {
 	t.Helper()
 	var b bytes.Buffer
 	for _, block := range blocks {
-		pem.Encode(&b, block)
+		b.Write(pem.EncodeToMemory(block))
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, b.String())
 }
 
 func TestTLSAndBasicAuth(t *testing.T) {
@@ -226,8 +224,8 @@ func TestTLSAndBasicAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	config := filepath.Join(dir, "web-config.yml")
-	os.WriteFile(config, fmt.Appendf(nil, "tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
-		certFile, keyFile, user, hash), 0o600)
+	writeFile(t, config, fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
+		certFile, keyFile, user, hash))
 
 	e := startExporter(t, cleanEnv(), "--demo", "--demo.users=100", "--web.config.file="+config)
 	roots := x509.NewCertPool()

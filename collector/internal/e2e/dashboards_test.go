@@ -127,8 +127,10 @@ func (d dashboard) queries() []query {
 		var q struct {
 			Query string `json:"query"`
 		}
-		if err := json.Unmarshal(v.Query, &q); err != nil {
-			json.Unmarshal(v.Query, &q.Query) // the older string form
+		if json.Unmarshal(v.Query, &q) != nil && json.Unmarshal(v.Query, &q.Query) != nil { // the older string form
+			// Neither form: passed on as it is, for the PromQL parse check to refuse.
+			out = append(out, query{fmt.Sprintf("%s variable %s", d.file, v.Name), string(v.Query), false})
+			continue
 		}
 		// label_values(SELECTOR, label): the selector is PromQL.
 		if m := labelValues.FindStringSubmatch(q.Query); m != nil {

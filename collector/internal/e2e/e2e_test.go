@@ -55,7 +55,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "creating the build directory:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary directory left behind harms no test
 	exporterBin = filepath.Join(dir, "mfa_exporter")
 	build := exec.Command("go", append(append([]string{"build"}, exporterBuildFlags...), "-o", exporterBin, ".")...)
 	if out, err := build.CombinedOutput(); err != nil {
@@ -195,9 +195,8 @@ func get(t *testing.T, client *http.Client, req *http.Request) (int, string) {
 	if err != nil {
 		t.Fatalf("GET %s: %v", req.URL, err)
 	}
-	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil {
+	if err = errors.Join(err, resp.Body.Close()); err != nil {
 		t.Fatalf("reading %s: %v", req.URL, err)
 	}
 	return resp.StatusCode, string(body)
@@ -252,6 +251,14 @@ func waitForSources(t *testing.T, e *exporter, client *http.Client, req func() *
 	}
 }
 
+// writeFile writes a file the exporter under test reads, readable only by its owner.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func labelsOf(m *dto.Metric) map[string]string {
 	out := map[string]string{}
 	for _, l := range m.Label {
@@ -266,6 +273,9 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }

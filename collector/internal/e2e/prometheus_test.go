@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,6 +39,25 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the exporter and Prometheus")
 	}
+	run := startEndToEnd(t)
+	unexported := map[string]bool{} // queries the panel data check need not wait for
+	t.Run("queries parse and use only exported metrics", func(t *testing.T) { run.checkMetricNames(t, unexported) })
+	t.Run("MFAAdminsUnregistered fires with the demo's unregistered admins", run.checkAdminsAlert)
+	t.Run("every panel query returns data", func(t *testing.T) { run.checkPanelData(t, unexported) })
+}
+
+// endToEnd is a running demo exporter and the Prometheus that scrapes it, with the queries that
+// the dashboards, the rules and the rules' unit tests run, their variables substituted.
+type endToEnd struct {
+	prom     promAPI
+	exported map[string]bool // the metric names the exporter serves
+	recorded []string        // the metric names the rules record
+	tenantID string
+	all      []query // every query
+	panels   []query // the dashboards' panel queries, which must return data
+}
+
+func startEndToEnd(t *testing.T) *endToEnd {
 	prometheusBin := tool(t, "prometheus", "PROMETHEUS")
 	dir := t.TempDir()
 
@@ -60,15 +80,14 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	job, recorded := prometheusConfig(t, dir, exporterAddr)
+	run := &endToEnd{exported: exported, recorded: recorded, tenantID: tenantID}
 	promAddr := freeAddr(t)
 	start(t, dir, prometheusBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
-	prom := promAPI{base: "http://" + promAddr}
-	waitFor(t, "Prometheus ready", func() error { return prom.ready() })
+	run.prom = promAPI{base: "http://" + promAddr}
+	waitFor(t, "Prometheus ready", func() error { return run.prom.ready() })
 
 	values := map[string]string{"job": job, "instance": exporterAddr, "tenant_id": tenantID}
-	var panelQueries []query
-	var all []query
 	for _, d := range loadDashboards(t) {
 		vars := d.customValues()
 		for k, v := range values {
@@ -81,117 +100,118 @@ func TestEndToEnd(t *testing.T) {
 				continue
 			}
 			q.expr = expr
-			all = append(all, q)
+			run.all = append(run.all, q)
 			if q.fromPanel {
-				panelQueries = append(panelQueries, q)
+				run.panels = append(run.panels, q)
 			}
 		}
 	}
 	for _, r := range readRules(t) {
-		all = append(all, query{where: "rule " + r.Record + r.Alert, expr: r.Expr})
+		run.all = append(run.all, query{where: "rule " + r.Record + r.Alert, expr: r.Expr})
 	}
-	all = append(all, unitTestSeries(t)...)
+	run.all = append(run.all, unitTestSeries(t)...)
+	return run
 
-	unexported := map[string]bool{} // queries the panel data check need not wait for
-	t.Run("queries parse and use only exported metrics", func(t *testing.T) {
-		// The series Prometheus adds itself that the rules and their unit tests use.
-		known := map[string]bool{"up": true, "ALERTS": true}
-		for name := range exported {
-			known[name] = true
-		}
-		for _, name := range recorded {
-			known[name] = true
-		}
-		for _, q := range all {
-			names, err := prom.metricNames(q.expr)
-			if err != nil {
-				t.Errorf("%s does not parse: %v\n%s", q.where, err, q.expr)
-				continue
-			}
-			for _, n := range names {
-				if n.regex {
-					re, err := regexp.Compile("^(?:" + n.name + ")$")
-					if err != nil || !slices.ContainsFunc(sortedKeys(known), re.MatchString) {
-						t.Errorf("%s: metric name regex %q matches no exported metric", q.where, n.name)
-					}
-				} else if !known[n.name] {
-					t.Errorf("%s uses %s, which the exporter does not export and no rule records", q.where, n.name)
-					unexported[q.where] = true
-				}
-			}
-		}
-	})
+}
 
-	t.Run("MFAAdminsUnregistered fires with the demo's unregistered admins", func(t *testing.T) {
-		want := map[string]float64{} // user_type -> unregistered admins, from the demo tenant's ground truth
-		for g, c := range fakegraph.NewDemoTenant(demoUsers).UserTruth().Groups {
-			if g.Admin && c.Unregistered > 0 {
-				want[g.UserType] = float64(c.Unregistered)
-			}
-		}
-		if len(want) == 0 {
-			t.Fatal("the demo tenant has no unregistered admin: it no longer breaks the rule this test needs")
-		}
-		var got map[string]float64
-		waitFor(t, "MFAAdminsUnregistered firing", func() error {
-			alerts, err := prom.alerts()
-			if err != nil {
-				return err
-			}
-			got = map[string]float64{}
-			for _, a := range alerts {
-				if a.Labels["alertname"] == "MFAAdminsUnregistered" && a.State == "firing" && a.Labels["tenant_id"] == tenantID {
-					v, _ := strconv.ParseFloat(a.Value, 64)
-					got[a.Labels["user_type"]] = v
-				}
-			}
-			if len(got) == 0 {
-				active := map[string]int{}
-				for _, a := range alerts {
-					active[a.Labels["alertname"]+" "+a.State]++
-				}
-				return fmt.Errorf("not firing; active alerts: %v", active)
-			}
-			return nil
-		})
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("MFAAdminsUnregistered fires for %v unregistered admins by user type, the demo tenant has %v", got, want)
-		}
-		// A healthy exporter must not page anyone about itself.
-		alerts, err := prom.alerts()
+func (run *endToEnd) checkMetricNames(t *testing.T, unexported map[string]bool) {
+	// The series Prometheus adds itself that the rules and their unit tests use.
+	known := map[string]bool{"up": true, "ALERTS": true}
+	for name := range run.exported {
+		known[name] = true
+	}
+	for _, name := range run.recorded {
+		known[name] = true
+	}
+	for _, q := range run.all {
+		names, err := run.prom.metricNames(q.expr)
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("%s does not parse: %v\n%s", q.where, err, q.expr)
+			continue
 		}
-		for _, a := range alerts {
-			if strings.HasPrefix(a.Labels["alertname"], "MFAExporter") {
-				t.Errorf("%s is %s against a healthy demo exporter: %v", a.Labels["alertname"], a.State, a.Labels)
+		for _, n := range names {
+			if n.regex {
+				re, err := regexp.Compile("^(?:" + n.name + ")$")
+				if err != nil || !slices.ContainsFunc(sortedKeys(known), re.MatchString) {
+					t.Errorf("%s: metric name regex %q matches no exported metric", q.where, n.name)
+				}
+			} else if !known[n.name] {
+				t.Errorf("%s uses %s, which the exporter does not export and no rule records", q.where, n.name)
+				unexported[q.where] = true
 			}
 		}
-	})
+	}
+}
 
-	t.Run("every panel query returns data", func(t *testing.T) {
-		deadline := time.Now().Add(e2eTimeout)
-		for _, q := range panelQueries {
-			if unexported[q.where] {
-				t.Errorf("%s: no data, it uses a metric the exporter does not export", q.where)
-				continue
-			}
-			var err error
-			for {
-				var n int
-				if n, err = prom.resultSize(q.expr); err == nil && n == 0 {
-					err = fmt.Errorf("no data")
-				}
-				if err == nil || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(500 * time.Millisecond)
-			}
-			if err != nil {
-				t.Errorf("%s: %v\n%s", q.where, err, q.expr)
+func (run *endToEnd) checkAdminsAlert(t *testing.T) {
+	want := map[string]float64{} // user_type -> unregistered admins, from the demo tenant's ground truth
+	for g, c := range fakegraph.NewDemoTenant(demoUsers).UserTruth().Groups {
+		if g.Admin && c.Unregistered > 0 {
+			want[g.UserType] = float64(c.Unregistered)
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the demo tenant has no unregistered admin: it no longer breaks the rule this test needs")
+	}
+	var got map[string]float64
+	waitFor(t, "MFAAdminsUnregistered firing", func() error {
+		alerts, err := run.prom.alerts()
+		if err != nil {
+			return err
+		}
+		got = map[string]float64{}
+		for _, a := range alerts {
+			if a.Labels["alertname"] == "MFAAdminsUnregistered" && a.State == "firing" && a.Labels["tenant_id"] == run.tenantID {
+				v, _ := strconv.ParseFloat(a.Value, 64)
+				got[a.Labels["user_type"]] = v
 			}
 		}
+		if len(got) == 0 {
+			active := map[string]int{}
+			for _, a := range alerts {
+				active[a.Labels["alertname"]+" "+a.State]++
+			}
+			return fmt.Errorf("not firing; active alerts: %v", active)
+		}
+		return nil
 	})
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("MFAAdminsUnregistered fires for %v unregistered admins by user type, the demo tenant has %v", got, want)
+	}
+	// A healthy exporter must not page anyone about itself.
+	alerts, err := run.prom.alerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alerts {
+		if strings.HasPrefix(a.Labels["alertname"], "MFAExporter") {
+			t.Errorf("%s is %s against a healthy demo exporter: %v", a.Labels["alertname"], a.State, a.Labels)
+		}
+	}
+}
+
+func (run *endToEnd) checkPanelData(t *testing.T, unexported map[string]bool) {
+	deadline := time.Now().Add(e2eTimeout)
+	for _, q := range run.panels {
+		if unexported[q.where] {
+			t.Errorf("%s: no data, it uses a metric the exporter does not export", q.where)
+			continue
+		}
+		var err error
+		for {
+			var n int
+			if n, err = run.prom.resultSize(q.expr); err == nil && n == 0 {
+				err = fmt.Errorf("no data")
+			}
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if err != nil {
+			t.Errorf("%s: %v\n%s", q.where, err, q.expr)
+		}
+	}
 }
 
 // exporterSources are the sources this build of the exporter has, from its --help.
@@ -222,9 +242,11 @@ func start(t *testing.T, dir, bin string, args ...string) {
 		t.Fatalf("starting %s: %v", bin, err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logFile.Close()
+		_ = cmd.Process.Kill() // it may have exited already; Wait reaps it either way
+		_ = cmd.Wait()         // killed: the exit status says nothing
+		if err := logFile.Close(); err != nil {
+			t.Error(err)
+		}
 		if t.Failed() {
 			if out, err := os.ReadFile(logPath); err == nil {
 				if len(out) > 4000 {
@@ -341,7 +363,9 @@ func (p promAPI) ready() error {
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		return err
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("/-/ready: %s", resp.Status)
 	}
@@ -360,13 +384,12 @@ func (p promAPI) get(path string, params url.Values, data any) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
 	var body struct {
 		Status string          `json:"status"`
 		Error  string          `json:"error"`
 		Data   json.RawMessage `json:"data"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+	if err := errors.Join(json.NewDecoder(resp.Body).Decode(&body), resp.Body.Close()); err != nil {
 		return fmt.Errorf("%s: decoding the response (%s): %w", path, resp.Status, err)
 	}
 	if body.Status != "success" {

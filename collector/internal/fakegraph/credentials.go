@@ -225,7 +225,7 @@ func parseDirectoryList(r *http.Request, typeName string, properties map[string]
 	expand := false
 	if e := r.URL.Query().Get("$expand"); e != "" {
 		if e != expandable || expandable == "" {
-			return listQuery{}, false, fmt.Errorf("Could not find a property named '%s' on type 'microsoft.graph.%s'.", e, typeName)
+			return listQuery{}, false, refuse("Could not find a property named '%s' on type 'microsoft.graph.%s'.", e, typeName)
 		}
 		expand = true
 	}
@@ -239,7 +239,7 @@ func parseDirectoryList(r *http.Request, typeName string, properties map[string]
 	}
 	for f := range q.fields {
 		if !properties[f] {
-			return q, false, fmt.Errorf("Could not find a property named '%s' on type 'microsoft.graph.%s'.", f, typeName)
+			return q, false, refuse("Could not find a property named '%s' on type 'microsoft.graph.%s'.", f, typeName)
 		}
 	}
 	if expand && q.fields != nil {

@@ -9,6 +9,15 @@ import (
 	"unicode/utf8"
 )
 
+// graphMessage is a request the fake refuses, with the message Graph would send: Graph's
+// messages are capitalised and end with a full stop, which Go's error strings are not.
+type graphMessage string
+
+func (m graphMessage) Error() string { return string(m) }
+
+// refuse makes the error of a refused request from Graph's message.
+func refuse(format string, args ...any) error { return graphMessage(fmt.Sprintf(format, args...)) }
+
 // listQuery is what a list request asked for.
 type listQuery struct {
 	top    int
@@ -24,7 +33,7 @@ func parseList(r *http.Request, defaultTop, maxTop int) (listQuery, error) {
 	if t := v.Get("$top"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 1 {
-			return q, fmt.Errorf("invalid value '%s' for query parameter '$top'", t)
+			return q, refuse("invalid value '%s' for query parameter '$top'", t)
 		}
 		q.top = min(n, maxTop)
 	}
@@ -38,7 +47,7 @@ func parseList(r *http.Request, defaultTop, maxTop int) (listQuery, error) {
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
 		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "offset:"))
 		if err != nil || err2 != nil || n < 0 {
-			return q, fmt.Errorf("invalid $skiptoken '%s'", tok)
+			return q, refuse("invalid $skiptoken '%s'", tok)
 		}
 		q.offset = n
 	}
@@ -71,7 +80,7 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, context strin
 	}
 	buf = append(buf, "]}"...)
 	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
-	w.Write(buf)
+	writeBody(w, buf)
 }
 
 // object writes one JSON object's fields, leaving out those $select did not ask for.
@@ -128,13 +137,6 @@ func (o *object) Strs(k string, vs []string) {
 			o.buf = appendString(o.buf, v)
 		}
 		o.buf = append(o.buf, ']')
-	}
-}
-
-// Raw writes v, already JSON, as the value of k.
-func (o *object) Raw(k, v string) {
-	if o.key(k) {
-		o.buf = append(o.buf, v...)
 	}
 }
 

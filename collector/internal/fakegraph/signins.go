@@ -44,12 +44,12 @@ const (
 	EventManagedIdentity    = "managedIdentity"
 )
 
-// signInApp is an app sign-ins go to. Enforced is the fake's own knowledge of which Azure
+// signInApp is an app sign-ins go to. appLabel is the fake's own knowledge of which Azure
 // management app of Microsoft's mandatory MFA it counts as (the exporter's app label), written
 // here independently of the exporter's table so that tests check one against the other.
 type signInApp struct {
 	id, name, resourceID, resourceName, clientAppUsed string
-	enforced                                          string
+	appLabel                                          string
 	singleFactor                                      float64 // share of its user sign-ins with a single factor
 	interactive, nonInteractive                       int     // weights among user sign-ins
 }
@@ -97,8 +97,8 @@ type SignIn struct {
 	AuthenticationRequirement string
 	ErrorCode                 int
 	FailureReason             string
-	// Enforced is the app label the exporter should count it under.
-	Enforced string
+	// AppLabel is the app label the exporter should count it under.
+	AppLabel string
 }
 
 // IsUser says whether it is a user sign-in (interactive or not).
@@ -163,13 +163,13 @@ func (t *Tenant) SignIn(i int) SignIn {
 		s.AppID, s.AppDisplayName, s.ResourceID, s.ResourceName = app.id, app.name, app.resourceID, app.resourceName
 		s.ServicePrincipalID = t.rng(streamSignInUser, -1-r.intn(len(workloadApps))).uuid()
 		s.AuthenticationRequirement = "singleFactorAuthentication"
-		s.Enforced = "workload"
+		s.AppLabel = "workload"
 		return s
 	}
 	interactive := s.EventType == EventInteractiveUser
 	app := pickApp(r, interactive)
 	s.AppID, s.AppDisplayName, s.ResourceID, s.ResourceName = app.id, app.name, app.resourceID, app.resourceName
-	s.ClientAppUsed, s.Enforced = app.clientAppUsed, app.enforced
+	s.ClientAppUsed, s.AppLabel = app.clientAppUsed, app.appLabel
 	pool := max(t.Users, 100)
 	k := r.intn(pool)
 	ur := t.rng(streamSignInUser, k)
@@ -249,7 +249,7 @@ func parseSignInFilter(filter string, now time.Time) (signInQuery, error) {
 		if m := filterDate.FindStringSubmatch(clause); m != nil {
 			d, err := time.Parse(time.RFC3339Nano, m[2])
 			if err != nil {
-				return q, fmt.Errorf("Invalid filter clause: %s", err)
+				return q, refuse("Invalid filter clause: %s", err)
 			}
 			switch m[1] {
 			case "ge":
@@ -266,7 +266,7 @@ func parseSignInFilter(filter string, now time.Time) (signInQuery, error) {
 				continue
 			}
 		}
-		return q, fmt.Errorf("Invalid filter clause: '%s' is not supported by this fake (createdDateTime ge|le <unquoted date>, signInEventTypes/any(t: t eq '<type>'))", clause)
+		return q, refuse("Invalid filter clause: '%s' is not supported by this fake (createdDateTime ge|le <unquoted date>, signInEventTypes/any(t: t eq '<type>'))", clause)
 	}
 	return q, nil
 }
@@ -301,12 +301,12 @@ func parseSignInCursor(tok string) (signInCursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	parts := strings.Split(string(raw), ":")
 	if err != nil || len(parts) != 3 || parts[0] != "signins" {
-		return signInCursor{}, fmt.Errorf("invalid $skiptoken '%s'", tok)
+		return signInCursor{}, refuse("invalid $skiptoken '%s'", tok)
 	}
 	asOf, err1 := strconv.ParseInt(parts[1], 10, 64)
 	next, err2 := strconv.Atoi(parts[2])
 	if err1 != nil || err2 != nil {
-		return signInCursor{}, fmt.Errorf("invalid $skiptoken '%s'", tok)
+		return signInCursor{}, refuse("invalid $skiptoken '%s'", tok)
 	}
 	return signInCursor{asOf: time.Unix(0, asOf).UTC(), next: next}, nil
 }
@@ -385,7 +385,7 @@ func (s *Server) serveSignIns(w http.ResponseWriter, r *http.Request) {
 	}
 	buf = append(buf, "]}"...)
 	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
-	w.Write(buf)
+	writeBody(w, buf)
 }
 
 // writeSignIn writes a beta signIn in the shape of Microsoft's docs (trimmed).
@@ -443,7 +443,7 @@ func (t *Tenant) SignInTruth(from, to, asOf time.Time) map[SignInKey]int {
 		if !s.IsUser() || s.Visible.After(asOf) {
 			continue
 		}
-		out[SignInKey{App: s.Enforced, UserType: s.UserType, MFA: s.AuthenticationRequirement == "multiFactorAuthentication",
+		out[SignInKey{App: s.AppLabel, UserType: s.UserType, MFA: s.AuthenticationRequirement == "multiFactorAuthentication",
 			Interactive: s.EventType == EventInteractiveUser, Success: s.ErrorCode == 0}]++
 	}
 	return out

@@ -141,5 +141,6 @@ func (c clientAuth) verify(r *http.Request, clientID string) bool {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	// Encoding fails only when the client has gone, and then there is no one left to tell.
+	_ = json.NewEncoder(w).Encode(v)
 }
