@@ -254,8 +254,8 @@ func (s *Server) serveServicePrincipals(w http.ResponseWriter, r *http.Request) 
 		writeError(w, http.StatusBadRequest, "Request_BadRequest", err.Error())
 		return
 	}
-	s.writePage(w, r, "/v1.0/$metadata#servicePrincipals", q, s.Tenant.Credentials.ServicePrincipals, func(i int, o *object) {
-		sp := s.Tenant.ServicePrincipal(i)
+	s.writePage(w, r, "/v1.0/$metadata#servicePrincipals", q, tenantOf(r).Credentials.ServicePrincipals, func(i int, o *object) {
+		sp := tenantOf(r).ServicePrincipal(i)
 		o.Str("id", sp.ID)
 		o.Str("appId", sp.AppID)
 		o.Str("displayName", sp.DisplayName)
@@ -277,8 +277,8 @@ func (s *Server) serveApplications(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Request_BadRequest", err.Error())
 		return
 	}
-	s.writePage(w, r, "/v1.0/$metadata#applications", q, s.Tenant.Credentials.Applications, func(i int, o *object) {
-		app := s.Tenant.Application(i)
+	s.writePage(w, r, "/v1.0/$metadata#applications", q, tenantOf(r).Credentials.Applications, func(i int, o *object) {
+		app := tenantOf(r).Application(i)
 		o.Str("id", app.ID)
 		o.Str("appId", app.AppID)
 		o.Str("displayName", app.DisplayName)

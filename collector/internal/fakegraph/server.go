@@ -1,9 +1,11 @@
 // Package fakegraph is a fake Microsoft Graph and Entra ID token service on 127.0.0.1, over
 // HTTPS, for the tests and for --demo. It speaks Graph's JSON (the shapes of Microsoft's docs),
 // honours $select and $top, pages with absolute @odata.nextLink URLs, sends Graph's error
-// bodies, can enforce the reports API's throttling budget, and can inject faults. Its tenant is
-// generated from a seed, record by record from the record's index, so a tenant of a million
-// users costs no memory, and it computes its own ground truth without going through HTTP.
+// bodies, can enforce the reports API's throttling budgets, and can inject faults. It serves one
+// tenant or several: as Graph does, it serves each request the tenant its access token was issued
+// for. A tenant is generated from a seed, record by record from the record's index, so a tenant
+// of a million users costs no memory, and it computes its own ground truth without going through
+// HTTP.
 package fakegraph
 
 import (
@@ -25,8 +27,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
 
-// StaticToken is the bearer token Graph always accepts; --demo uses it instead of a credential.
+// StaticToken is the bearer token Graph always accepts for its first tenant; --demo uses static
+// tokens instead of a credential. StaticTokenFor(id) is another tenant's.
 const StaticToken = "fakegraph-static-token"
+
+// StaticTokenFor is the static token of the tenant with this id: Graph serves that tenant to it.
+func StaticTokenFor(tenantID string) string { return StaticToken + "." + tenantID }
 
 // Request is one request Graph received, for tests to assert on.
 type Request struct {
@@ -35,13 +41,15 @@ type Request struct {
 	Path   string
 	Query  url.Values
 	Header http.Header
-	Status int // 0 when the client gave up before the answer
+	Status int    // 0 when the client gave up before the answer
+	Tenant string // the tenant the token was for; "" when no token was accepted
 }
 
 // Fault makes matching Graph requests fail. Faults are tried in the order injected; the first
 // whose Path is a substring of the request path, with uses left, answers.
 type Fault struct {
 	Path       string        // substring of the URL path; "" matches every Graph request
+	Tenant     string        // the tenant id it answers for; "" for every tenant
 	Times      int           // how many requests it answers; 0 means all
 	Status     int           // HTTP status of the error; 0 with Malformed or Delay means 200
 	RetryAfter string        // Retry-After header, e.g. "1" or "0.2"
@@ -56,20 +64,29 @@ type Fault struct {
 type Server struct {
 	// URL is the root, e.g. https://127.0.0.1:41234: Graph is under /v1.0 and /beta, the token
 	// service under /{tenant}/.
-	URL    string
-	Tenant *Tenant
+	URL string
+	// Tenant is the first tenant, the one StaticToken reads; Tenants are all of them.
+	Tenant  *Tenant
+	Tenants []*Tenant
 
-	srv *httptest.Server
+	srv    *httptest.Server
+	byID   map[string]*Tenant
+	tokens TokenService
 
-	mu        sync.Mutex
-	tokens    TokenService
-	faults    []*Fault
-	requests  []Request
-	limit     int
-	limitPer  time.Duration
-	reportLog []time.Time // when recent reports requests arrived, for the throttling budget
-	throttled int
-	keep      bool // keep Request records
+	mu                      sync.Mutex
+	faults                  []*Fault
+	requests                []Request
+	tenantBudget, appBudget reportsBudget
+	throttled               map[string]int // by tenant id
+	keep                    bool           // keep Request records
+}
+
+// reportsBudget is a throttling budget of the reports API: at most limit requests in any window
+// of length per, over the arrival times in log (by tenant for the per-tenant budget).
+type reportsBudget struct {
+	limit int
+	per   time.Duration
+	log   map[string][]time.Time
 }
 
 type route struct {
@@ -81,9 +98,16 @@ type route struct {
 // routes are the Graph endpoints; each file of this package adds its own from init.
 var routes []route
 
-// Start runs a fake Graph for tenant on 127.0.0.1 with a TLS certificate of its own.
-func Start(t *Tenant) *Server {
-	s := &Server{Tenant: t, keep: true}
+// Start runs a fake Graph for the tenants (at least one) on 127.0.0.1 with a TLS certificate of
+// its own.
+func Start(tenants ...*Tenant) *Server {
+	s := &Server{Tenant: tenants[0], Tenants: tenants, byID: map[string]*Tenant{}, throttled: map[string]int{}, keep: true}
+	for _, t := range tenants {
+		if s.byID[t.ID] != nil {
+			panic("fakegraph: two tenants with id " + t.ID)
+		}
+		s.byID[t.ID] = t
+	}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	// A client refusing the self-signed certificate is a test case, not news for stderr.
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -104,30 +128,35 @@ func (s *Server) Client() *http.Client { return s.srv.Client() }
 // Certificate is the server's TLS certificate, e.g. to write a file for SSL_CERT_FILE.
 func (s *Server) Certificate() *x509.Certificate { return s.srv.Certificate() }
 
-// Credential returns the static token, as the demo does in place of azidentity.
-func (s *Server) Credential() azcore.TokenCredential { return staticCredential{} }
+// Credential returns the first tenant's static token, as the demo does in place of azidentity.
+func (s *Server) Credential() azcore.TokenCredential { return staticCredential(StaticToken) }
 
-type staticCredential struct{}
-
-func (staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: StaticToken, ExpiresOn: time.Now().Add(24 * time.Hour)}, nil
+// CredentialFor returns the static token of the tenant with this id.
+func (s *Server) CredentialFor(tenantID string) azcore.TokenCredential {
+	return staticCredential(StaticTokenFor(tenantID))
 }
+
+type staticCredential string
+
+func (c staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: string(c), ExpiresOn: time.Now().Add(24 * time.Hour)}, nil
+}
+
+// Serves says whether the fake serves the tenant with this id.
+func (s *Server) Serves(tenantID string) bool { return s.byID[tenantID] != nil }
 
 // TokenService is an Entra ID token service served beside Graph, for tests of credential flows
 // (the demo needs none: it uses the static token).
 type TokenService interface {
 	// ServeHTTP serves the requests outside /v1.0 and /beta: the authority's endpoints.
 	http.Handler
-	// Issued says whether the service issued token, which Graph then accepts.
-	Issued(token string) bool
+	// TenantOf says which tenant the service issued token for, if it issued it: Graph then
+	// serves that tenant to it.
+	TenantOf(token string) (string, bool)
 }
 
-// SetTokenService serves ts beside Graph.
-func (s *Server) SetTokenService(ts TokenService) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tokens = ts
-}
+// SetTokenService serves ts beside Graph. Call it before the first request.
+func (s *Server) SetTokenService(ts TokenService) { s.tokens = ts }
 
 // Inject adds a fault.
 func (s *Server) Inject(f Fault) {
@@ -144,19 +173,32 @@ func (s *Server) ClearFaults() {
 }
 
 // EnforceReportsLimit answers 429 with Retry-After to a reports request (reports/*, auditLogs/*)
-// that would make more than n of them in any window of length per, as Graph does with
-// n=5, per=10s. n=0 turns it off.
+// that would make more than n of them for one tenant in any window of length per, as Graph does
+// with n=5, per=10s per app and tenant. n=0 turns it off.
 func (s *Server) EnforceReportsLimit(n int, per time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.limit, s.limitPer, s.reportLog = n, per, nil
+	s.tenantBudget = reportsBudget{limit: n, per: per, log: map[string][]time.Time{}}
 }
 
-// Throttled is how many requests the reports limit answered with 429.
+// EnforceAppReportsLimit is EnforceReportsLimit across all the tenants, as Graph limits one app
+// to 122 reports requests per 10 seconds over every tenant it reads
+// (microsoft-graph-docs-contrib includes/throttling-entra-logs-reports.md).
+func (s *Server) EnforceAppReportsLimit(n int, per time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appBudget = reportsBudget{limit: n, per: per, log: map[string][]time.Time{}}
+}
+
+// Throttled is how many requests the reports limits answered with 429, for every tenant.
 func (s *Server) Throttled() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.throttled
+	n := 0
+	for _, c := range s.throttled {
+		n += c
+	}
+	return n
 }
 
 // KeepRequests turns the request log on or off (benchmarks turn it off).
@@ -193,34 +235,41 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	version, rest, isGraph := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if !isGraph || (version != "v1.0" && version != "beta") {
-		s.mu.Lock()
-		tokens := s.tokens
-		s.mu.Unlock()
-		if tokens == nil {
-			writeError(w, http.StatusNotFound, "NotFound", "No token service: this fake Graph accepts only its static token.")
+		if s.tokens == nil {
+			writeError(w, http.StatusNotFound, "NotFound", "No token service: this fake Graph accepts only its static tokens.")
 			return
 		}
-		tokens.ServeHTTP(w, r)
+		s.tokens.ServeHTTP(w, r)
 		return
 	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	tenant := s.tenantOfToken(r)
 	defer func() {
 		s.mu.Lock()
 		if s.keep {
-			s.requests = append(s.requests, Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path,
-				Query: r.URL.Query(), Header: r.Header.Clone(), Status: rec.status})
+			req := Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Status: rec.status}
+			if tenant != nil {
+				req.Tenant = tenant.ID
+			}
+			s.requests = append(s.requests, req)
 		}
 		s.mu.Unlock()
 	}()
-	s.serveGraph(rec, r, version == "beta", "/"+rest)
-}
-
-func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, path string) {
-	if !s.authorized(r) {
-		writeError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
+	if tenant == nil {
+		writeError(rec, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 		return
 	}
-	if f := s.takeFault(r.URL.Path); f != nil {
+	s.serveGraph(rec, r.WithContext(context.WithValue(r.Context(), tenantKey{}, tenant)), version == "beta", "/"+rest)
+}
+
+type tenantKey struct{}
+
+// tenantOf is the tenant a Graph request is served, the one its token was issued for.
+func tenantOf(r *http.Request) *Tenant { return r.Context().Value(tenantKey{}).(*Tenant) }
+
+func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, path string) {
+	tenant := tenantOf(r)
+	if f := s.takeFault(r.URL.Path, tenant.ID); f != nil {
 		if f.Delay > 0 {
 			select {
 			case <-time.After(f.Delay):
@@ -252,7 +301,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, p
 		}
 	}
 	if strings.HasPrefix(path, "/reports/") || strings.HasPrefix(path, "/auditLogs/") {
-		if wait, ok := s.admitReport(); !ok {
+		if wait, ok := s.admitReport(tenant.ID); !ok {
 			w.Header().Set("Retry-After", strconv.FormatFloat(wait.Seconds(), 'f', 3, 64))
 			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
 			return
@@ -271,11 +320,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, p
 	writeError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource not found for the segment '%s'.", path))
 }
 
-func (s *Server) takeFault(path string) *Fault {
+func (s *Server) takeFault(path, tenantID string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if !strings.Contains(path, f.Path) {
+		if !strings.Contains(path, f.Path) || (f.Tenant != "" && f.Tenant != tenantID) {
 			continue
 		}
 		if f.Times > 0 {
@@ -289,41 +338,67 @@ func (s *Server) takeFault(path string) *Fault {
 	return nil
 }
 
-// admitReport applies the reports budget: a sliding window over arrival times.
-func (s *Server) admitReport() (time.Duration, bool) {
+// admitReport applies the reports budgets: the tenant's, then the app's across tenants.
+func (s *Server) admitReport(tenantID string) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.limit <= 0 {
+	now := time.Now()
+	wait, ok := s.tenantBudget.admit(tenantID, now)
+	if ok {
+		if wait, ok = s.appBudget.admit("", now); !ok {
+			s.tenantBudget.forget(tenantID) // Graph did not count it against the tenant either
+		}
+	}
+	if !ok {
+		s.throttled[tenantID]++
+	}
+	return wait, ok
+}
+
+// admit records a request arriving at now under key, or says how long until it would fit.
+func (b *reportsBudget) admit(key string, now time.Time) (time.Duration, bool) {
+	if b.limit <= 0 {
 		return 0, true
 	}
-	now := time.Now()
-	keep := s.reportLog[:0]
-	for _, t := range s.reportLog {
-		if now.Sub(t) < s.limitPer {
+	keep := b.log[key][:0]
+	for _, t := range b.log[key] {
+		if now.Sub(t) < b.per {
 			keep = append(keep, t)
 		}
 	}
-	s.reportLog = keep
-	if len(s.reportLog) >= s.limit {
-		s.throttled++
-		return s.reportLog[0].Add(s.limitPer).Sub(now), false
+	b.log[key] = keep
+	if len(keep) >= b.limit {
+		return keep[0].Add(b.per).Sub(now), false
 	}
-	s.reportLog = append(s.reportLog, now)
+	b.log[key] = append(keep, now)
 	return 0, true
 }
 
-func (s *Server) authorized(r *http.Request) bool {
+// forget takes back the request admit recorded last under key.
+func (b *reportsBudget) forget(key string) {
+	if n := len(b.log[key]); n > 0 {
+		b.log[key] = b.log[key][:n-1]
+	}
+}
+
+// tenantOfToken is the tenant the request's bearer token was issued for, or nil.
+func (s *Server) tenantOfToken(r *http.Request) *Tenant {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
+	switch {
+	case !ok:
+		return nil
+	case token == StaticToken:
+		return s.Tenant
 	}
-	if token == StaticToken {
-		return true
+	if id, ok := strings.CutPrefix(token, StaticToken+"."); ok {
+		return s.byID[id]
 	}
-	s.mu.Lock()
-	tokens := s.tokens
-	s.mu.Unlock()
-	return tokens != nil && tokens.Issued(token)
+	if s.tokens != nil {
+		if id, ok := s.tokens.TenantOf(token); ok {
+			return s.byID[id]
+		}
+	}
+	return nil
 }
 
 // writeError writes Graph's error body.

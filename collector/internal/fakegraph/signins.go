@@ -331,7 +331,7 @@ func (t *Tenant) signInsListed(q signInQuery, c signInCursor, lo, n int) ([]Sign
 // serveSignIns is GET /beta/auditLogs/signIns: newest first, $top up to 1000, $select,
 // the $filter of parseSignInFilter, paged with absolute @odata.nextLink URLs.
 func (s *Server) serveSignIns(w http.ResponseWriter, r *http.Request) {
-	t := s.Tenant
+	t := tenantOf(r)
 	// parseList knows the other lists' offset tokens; this list's token is a cursor.
 	query := r.URL.Query()
 	tok := query.Get("$skiptoken")

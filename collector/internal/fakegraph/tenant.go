@@ -36,6 +36,23 @@ func NewDemoTenant(users int) *Tenant {
 		SignIns:     SignInMix{PerDay: 8000, Late: 0.05, MaxDelay: 5 * time.Minute}}
 }
 
+// NewDemoTenants are the tenants --demo.tenants serves: the demo tenant, then n-1 more, each
+// with its own id, seed and size (from half to one and a half times users, the sign-in log and
+// the app registrations in proportion).
+func NewDemoTenants(n, users int) []*Tenant {
+	tenants := []*Tenant{NewDemoTenant(users)}
+	ids := &Tenant{Seed: tenants[0].Seed}
+	for i := 1; i < n; i++ {
+		size := users * (2 + i%5) / 4
+		t := NewDemoTenant(size)
+		t.ID, t.Seed, t.Domain = ids.rng(streamTenant, i).uuid(), t.Seed+uint64(i), fmt.Sprintf("tenant%d.example", i)
+		t.Credentials = CredentialMix{ServicePrincipals: 3000 * size / max(users, 1), Applications: 400 * size / max(users, 1)}
+		t.SignIns.PerDay = 8000 * size / max(users, 1)
+		tenants = append(tenants, t)
+	}
+	return tenants
+}
+
 func (t *Tenant) now() time.Time {
 	if t.Now != nil {
 		return t.Now()
@@ -49,6 +66,7 @@ const (
 	streamServicePrincipal
 	streamApplication
 	streamSignIn
+	streamTenant
 )
 
 // rng is splitmix64: tiny, fast, and good enough for realistic mixes.

@@ -113,8 +113,8 @@ func (s *Server) serveUserRegistrationDetails(w http.ResponseWriter, r *http.Req
 		writeError(w, http.StatusBadRequest, "BadRequest", err.Error())
 		return
 	}
-	s.writePage(w, r, "/v1.0/$metadata#reports/authenticationMethods/userRegistrationDetails", q, s.Tenant.Users, func(i int, o *object) {
-		u := s.Tenant.User(i)
+	s.writePage(w, r, "/v1.0/$metadata#reports/authenticationMethods/userRegistrationDetails", q, tenantOf(r).Users, func(i int, o *object) {
+		u := tenantOf(r).User(i)
 		o.Str("id", u.ID)
 		o.Str("userPrincipalName", u.UserPrincipalName)
 		o.Str("userDisplayName", u.DisplayName)

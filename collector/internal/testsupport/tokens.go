@@ -22,23 +22,26 @@ type TokenService struct {
 	fake *fakegraph.Server
 
 	mu      sync.Mutex
-	tokens  map[string]string // access token -> client id
+	tokens  map[string]issued // by access token
 	clients map[string]clientAuth
 }
 
-// NewTokenService serves a token service for fake's tenant beside it.
+// issued is whom a token was issued to, and for which tenant.
+type issued struct{ clientID, tenantID string }
+
+// NewTokenService serves a token service for fake's tenants beside it.
 func NewTokenService(fake *fakegraph.Server) *TokenService {
-	ts := &TokenService{fake: fake, tokens: map[string]string{}, clients: map[string]clientAuth{}}
+	ts := &TokenService{fake: fake, tokens: map[string]issued{}, clients: map[string]clientAuth{}}
 	fake.SetTokenService(ts)
 	return ts
 }
 
-// Issued says whether the service issued token.
-func (s *TokenService) Issued(token string) bool {
+// TenantOf says which tenant the service issued token for, if it did.
+func (s *TokenService) TenantOf(token string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.tokens[token]
-	return ok
+	t, ok := s.tokens[token]
+	return t.tenantID, ok
 }
 
 // clientAuth is how an app registered with the fake token service proves itself.
@@ -67,13 +70,13 @@ func (s *TokenService) IssuedTokens() map[string][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string][]string{}
-	for tok, client := range s.tokens {
-		out[client] = append(out[client], tok)
+	for tok, t := range s.tokens {
+		out[t.clientID] = append(out[t.clientID], tok)
 	}
 	return out
 }
 
-// ServeHTTP serves the OpenID configuration and the token endpoint of the fake's tenant.
+// ServeHTTP serves the OpenID configuration and the token endpoint of each of the fake's tenants.
 func (s *TokenService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
@@ -99,7 +102,7 @@ func (s *TokenService) serveToken(w http.ResponseWriter, r *http.Request, tenant
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": err.Error()})
 		return
 	}
-	if tenant != s.fake.Tenant.ID {
+	if !s.fake.Serves(tenant) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "AADSTS90002: Tenant '" + tenant + "' not found."})
 		return
 	}
@@ -119,7 +122,7 @@ func (s *TokenService) serveToken(w http.ResponseWriter, r *http.Request, tenant
 	rand.Read(b)
 	token := "fakegraph-" + hex.EncodeToString(b)
 	s.mu.Lock()
-	s.tokens[token] = clientID
+	s.tokens[token] = issued{clientID: clientID, tenantID: tenant}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token})
 }
