@@ -231,13 +231,13 @@ func (p *parser) path(name string) string { return commonconfig.JoinDir(p.dir, n
 // fingerprint hashes what the tenant is read with, file contents included, never printing them.
 func fingerprint(t Tenant, raw rawTenant) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00", t.ID, t.Name, t.Cloud, t.Credential.Kind, t.Credential.ClientID, t.Credential.TokenFile)
+	h.Write(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00", t.ID, t.Name, t.Cloud, t.Credential.Kind, t.Credential.ClientID, t.Credential.TokenFile))
 	h.Write([]byte(t.Credential.Secret))
 	for _, c := range t.Credential.Certificates {
 		h.Write(c.Raw)
 	}
 	for _, c := range raw.collectors {
-		fmt.Fprintf(h, "\x00%s %v %v %v", c.name, c.override.Enabled != nil && *c.override.Enabled, c.override.Enabled == nil, [2]time.Duration{c.override.RefreshInterval, c.override.RefreshTimeout})
+		h.Write(fmt.Appendf(nil, "\x00%s %v %v %v", c.name, c.override.Enabled != nil && *c.override.Enabled, c.override.Enabled == nil, [2]time.Duration{c.override.RefreshInterval, c.override.RefreshTimeout}))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

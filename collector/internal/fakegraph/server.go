@@ -301,8 +301,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, p
 		}
 	}
 	if strings.HasPrefix(path, "/reports/") || strings.HasPrefix(path, "/auditLogs/") {
-		if wait, ok := s.admitReport(tenant.ID); !ok {
+		if wait, scope, ok := s.admitReport(tenant.ID); !ok {
 			w.Header().Set("Retry-After", strconv.FormatFloat(wait.Seconds(), 'f', 3, 64))
+			// The budget that ran out, as <Scope>/<Limit>/<ApplicationId>/<TenantId>
+			// (microsoft-graph-docs-contrib concepts/throttling-limits.md, identity and access).
+			w.Header().Set("x-ms-throttle-scope", scope+"/Read/"+fakeAppID+"/"+tenant.ID)
 			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
 			return
 		}
@@ -338,21 +341,25 @@ func (s *Server) takeFault(path, tenantID string) *Fault {
 	return nil
 }
 
-// admitReport applies the reports budgets: the tenant's, then the app's across tenants.
-func (s *Server) admitReport(tenantID string) (time.Duration, bool) {
+// fakeAppID is the application id the fake's 429s name in x-ms-throttle-scope.
+const fakeAppID = "fa4e0000-0000-4000-8000-00000000fa4e"
+
+// admitReport applies the reports budgets: the tenant's, then the app's across tenants. A refused
+// request says which ran out: Tenant_Application or Application.
+func (s *Server) admitReport(tenantID string) (time.Duration, string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	wait, ok := s.tenantBudget.admit(tenantID, now)
-	if ok {
-		if wait, ok = s.appBudget.admit("", now); !ok {
-			s.tenantBudget.forget(tenantID) // Graph did not count it against the tenant either
-		}
-	}
-	if !ok {
+	if wait, ok := s.tenantBudget.admit(tenantID, now); !ok {
 		s.throttled[tenantID]++
+		return wait, "Tenant_Application", false
 	}
-	return wait, ok
+	if wait, ok := s.appBudget.admit("", now); !ok {
+		s.tenantBudget.forget(tenantID) // Graph did not count it against the tenant either
+		s.throttled[tenantID]++
+		return wait, "Application", false
+	}
+	return 0, "", true
 }
 
 // admit records a request arriving at now under key, or says how long until it would fit.

@@ -9,10 +9,10 @@ import (
 
 const registrationPath = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
 
-// get sends GET path with the bearer token and returns the status and the ids listed.
-func get(t *testing.T, s *Server, path, token string) (int, []string) {
+// get reads the registration report with the bearer token and returns the status and the ids listed.
+func get(t *testing.T, s *Server, token string) (int, []string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	req, err := http.NewRequest(http.MethodGet, s.URL+registrationPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,12 +53,12 @@ func TestServesEachTokenItsTenant(t *testing.T) {
 		token  string
 		tenant *Tenant
 	}{{StaticToken, a}, {StaticTokenFor(a.ID), a}, {StaticTokenFor(b.ID), b}} {
-		status, ids := get(t, s, registrationPath, tc.token)
+		status, ids := get(t, s, tc.token)
 		if status != http.StatusOK || len(ids) != tc.tenant.Users || ids[0] != tc.tenant.User(0).ID {
 			t.Errorf("token %s: status %d, %d users starting %v; want tenant %s's %d users", tc.token, status, len(ids), ids, tc.tenant.ID, tc.tenant.Users)
 		}
 	}
-	if status, _ := get(t, s, registrationPath, StaticTokenFor("cccccccc-0000-4000-8000-000000000003")); status != http.StatusUnauthorized {
+	if status, _ := get(t, s, StaticTokenFor("cccccccc-0000-4000-8000-000000000003")); status != http.StatusUnauthorized {
 		t.Errorf("a token for a tenant the fake does not serve: status %d, want 401", status)
 	}
 	if reqs := s.Requests(); len(reqs) != 4 || reqs[2].Tenant != b.ID || reqs[3].Tenant != "" {
@@ -75,7 +75,7 @@ func TestReportsBudgetsPerTenantAndAcrossTenants(t *testing.T) {
 	statuses := func(token string, n int) []int {
 		var out []int
 		for range n {
-			status, _ := get(t, s, registrationPath, token)
+			status, _ := get(t, s, token)
 			out = append(out, status)
 		}
 		return out
@@ -102,10 +102,10 @@ func TestFaultForOneTenant(t *testing.T) {
 	s := Start(a, b)
 	defer s.Close()
 	s.Inject(Fault{Tenant: b.ID, Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."})
-	if status, _ := get(t, s, registrationPath, StaticTokenFor(a.ID)); status != http.StatusOK {
+	if status, _ := get(t, s, StaticTokenFor(a.ID)); status != http.StatusOK {
 		t.Errorf("tenant a: %d", status)
 	}
-	if status, _ := get(t, s, registrationPath, StaticTokenFor(b.ID)); status != http.StatusForbidden {
+	if status, _ := get(t, s, StaticTokenFor(b.ID)); status != http.StatusForbidden {
 		t.Errorf("tenant b: %d, want the fault's 403", status)
 	}
 }

@@ -34,6 +34,9 @@ type Options struct {
 	// Limits paces each API family; a family without an entry is only held back by Retry-After.
 	// GraphLimits are Graph's documented budgets.
 	Limits map[Family]Limit
+	// App, when set, also paces the requests of every Client that shares it: Graph's budgets per
+	// app across tenants (AppLimits).
+	App *AppPacer
 	// MaxRetries is how often kiota's retry handler repeats a 429, 503 or 504.
 	MaxRetries int
 	// RequestTimeout bounds one HTTP request including its retries' waits; 0 means none.
@@ -69,7 +72,7 @@ func New(o Options) (*Client, error) {
 	if parent == nil {
 		parent = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	paced := &pacedTransport{next: parent, pacers: map[Family]*pacer{}, onResponse: o.OnResponse}
+	paced := &pacedTransport{next: parent, pacers: map[Family]*pacer{}, app: o.App, onResponse: o.OnResponse}
 	for _, f := range []Family{FamilyReports, FamilyDirectory} {
 		paced.pacers[f] = newPacer(o.Limits[f])
 	}

@@ -47,7 +47,29 @@ func GraphLimits() map[Family]Limit {
 	}
 }
 
-// pacer keeps one family (of one tenant: a Client serves one tenant) inside its Limit. It is
+// AppLimits are Graph's budgets per app across all the tenants it reads: the identity and access
+// reports allow 122 requests per 10 seconds (microsoft-graph-docs-contrib
+// includes/throttling-entra-logs-reports.md, since July 2025).
+func AppLimits() map[Family]Limit {
+	return map[Family]Limit{FamilyReports: {Requests: 122, Per: 10 * time.Second}}
+}
+
+// AppPacer paces one app's requests across every tenant it reads: the Clients of the tenants
+// that share an app registration share one.
+type AppPacer struct {
+	pacers map[Family]*pacer
+}
+
+// NewAppPacer paces to limits; a family without one is not paced across tenants.
+func NewAppPacer(limits map[Family]Limit) *AppPacer {
+	a := &AppPacer{pacers: map[Family]*pacer{}}
+	for f, l := range limits {
+		a.pacers[f] = newPacer(l)
+	}
+	return a
+}
+
+// pacer keeps one family (of one tenant, or of one app across tenants) inside its Limit. It is
 // a token bucket in the strict form Graph enforces: a request takes a token, and the token comes
 // back Per after the response arrived, so no window of length Per, as Graph sees it, ever holds
 // more than Requests requests. A 429's Retry-After also holds back every request of the family.
@@ -128,6 +150,17 @@ func (p *pacer) take(now time.Time) (time.Duration, int) {
 	return soonest, -1
 }
 
+// release hands back a token whose request was never sent.
+func (p *pacer) release(token int) {
+	p.mu.Lock()
+	if token >= 0 {
+		p.returns[token] = time.Now()
+	}
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+}
+
 // done hands a token back; retryAfter > 0 holds the whole family back that long.
 func (p *pacer) done(token int, retryAfter time.Duration) {
 	p.mu.Lock()
@@ -158,21 +191,50 @@ func retryAfter(resp *http.Response) time.Duration {
 	return 0
 }
 
+// appScoped says whether a 429 was for the app's budget across tenants: Graph names the budget
+// in x-ms-throttle-scope, e.g. Application/Read/<appId>/<tenantId> (concepts/throttling.md).
+func appScoped(resp *http.Response) bool {
+	return resp != nil && strings.HasPrefix(resp.Header.Get("x-ms-throttle-scope"), "Application/")
+}
+
 // pacedTransport sits under kiota's middleware, so it sees every attempt, retries included.
 type pacedTransport struct {
 	next       http.RoundTripper
 	pacers     map[Family]*pacer
+	app        *AppPacer // nil when the tenant's app is not paced across tenants
 	onResponse func(source string, code int)
 }
 
 func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	p := t.pacers[familyOf(req.URL.Path)]
+	family := familyOf(req.URL.Path)
+	p := t.pacers[family]
 	token, err := p.wait(req.Context())
 	if err != nil {
 		return nil, err
 	}
+	// The tenant's budget first: a request waiting for its tenant holds none of the app's.
+	var ap *pacer
+	appToken := -1
+	if t.app != nil {
+		ap = t.app.pacers[family]
+	}
+	if ap != nil {
+		if appToken, err = ap.wait(req.Context()); err != nil {
+			p.release(token)
+			return nil, err
+		}
+	}
 	resp, err := t.next.RoundTrip(req)
-	p.done(token, retryAfter(resp))
+	wait := retryAfter(resp)
+	if ap != nil {
+		if appScoped(resp) {
+			ap.done(appToken, wait)
+			wait = 0
+		} else {
+			ap.done(appToken, 0)
+		}
+	}
+	p.done(token, wait)
 	if err == nil && t.onResponse != nil {
 		t.onResponse(sourceOf(req.Context()), resp.StatusCode)
 	}
