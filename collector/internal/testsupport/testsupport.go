@@ -5,6 +5,8 @@ package testsupport
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
 	"sync"
 	"testing"
 
@@ -35,4 +37,35 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// MakeReadOnly makes dir refuse new files until the test ends. Permissions do not stop root, so
+// where they do not, the directory is made immutable (chattr +i); where neither works the test
+// is skipped, saying why.
+func MakeReadOnly(t testing.TB, dir string) {
+	t.Helper()
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+	if !writable(dir) {
+		return
+	}
+	if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot make %s read-only: permissions do not stop this user and chattr +i failed: %v %s", dir, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir).Run() })
+	if writable(dir) {
+		t.Skipf("cannot make %s read-only", dir)
+	}
+}
+
+func writable(dir string) bool {
+	f, err := os.CreateTemp(dir, "probe-")
+	if err != nil {
+		return false
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+	return true
 }
