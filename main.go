@@ -3,7 +3,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -38,8 +40,13 @@ func main() {
 		cloudName    = kingpin.Flag("graph.cloud", "Microsoft cloud: "+strings.Join(collector.Clouds(), ", ")+". Picks the Graph endpoint and the authority host.").Default("public").String()
 		endpoint     = kingpin.Flag("graph.endpoint", "Graph base URL, overriding the cloud's (e.g. a proxy). Its host is allowed to receive tokens.").String()
 		tenantID     = kingpin.Flag("graph.tenant-id", "Entra ID tenant to read: its GUID or a verified domain such as contoso.onmicrosoft.com.").Envar("AZURE_TENANT_ID").String()
-		demo         = kingpin.Flag("demo", "Serve a built-in simulated tenant from an in-process fake Graph: no Azure credentials needed.").Bool()
-		demoUsers    = kingpin.Flag("demo.users", "Number of users in the demo tenant.").Default("5000").Int()
+		configFile   = kingpin.Flag("config.file", "YAML file listing the tenants to read, each with its credential (see the README); read again on SIGHUP and POST /-/reload. Without it, one tenant: --graph.tenant-id with the environment's credential.").String()
+		shard        = kingpin.Flag("tenants.shard", "Read only shard I of N of the tenants (I/N, I from 0 to N-1): those whose tenant id Prometheus's hashmod puts there, so that N replicas share one tenant list.").PlaceHolder("I/N").String()
+		storagePath  = kingpin.Flag("storage.path", "Directory where each tenant's and source's last state is kept, so that a restart serves it at once and resumes; none by default.").String()
+		concurrent   = kingpin.Flag("graph.max-concurrent-refreshes", "At most this many refreshes, of any tenant and source, run at once.").Default("10").Int()
+		demo         = kingpin.Flag("demo", "Serve built-in simulated tenants from an in-process fake Graph: no Azure credentials needed.").Bool()
+		demoUsers    = kingpin.Flag("demo.users", "Number of users in the (first) demo tenant.").Default("5000").Int()
+		demoTenants  = kingpin.Flag("demo.tenants", "Number of demo tenants, each with its own id and size.").Default("1").Int()
 		toolkitFlags = kingpinflag.AddFlags(kingpin.CommandLine, ":10063")
 	)
 	kingpin.Flag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included (e.g. 30s, 2m).").
@@ -58,8 +65,9 @@ func main() {
 	logger := promslog.New(logConfig)
 
 	if err := run(logger, options{
-		metricsPath: *metricsPath, cloud: *cloudName, endpoint: *endpoint, tenantID: *tenantID,
-		requestTimeout: time.Duration(requestTimeout), demo: *demo, demoUsers: *demoUsers, web: toolkitFlags,
+		metricsPath: *metricsPath, web: toolkitFlags, demo: *demo, demoUsers: *demoUsers, demoTenants: *demoTenants,
+		collector: collector.Options{TenantID: *tenantID, Cloud: *cloudName, Endpoint: *endpoint, RequestTimeout: time.Duration(requestTimeout),
+			ConfigFile: *configFile, Shard: *shard, StoragePath: *storagePath, MaxConcurrentRefreshes: *concurrent, Logger: logger},
 	}); err != nil {
 		logger.Error("mfa_exporter cannot run", "err", err)
 		os.Exit(1)
@@ -90,11 +98,11 @@ func parseFlags(app *kingpin.Application, args []string) {
 }
 
 type options struct {
-	metricsPath, cloud, endpoint, tenantID string
-	requestTimeout                         time.Duration
-	demo                                   bool
-	demoUsers                              int
-	web                                    *web.FlagConfig
+	metricsPath            string
+	demo                   bool
+	demoUsers, demoTenants int
+	web                    *web.FlagConfig
+	collector              collector.Options
 }
 
 func run(logger *slog.Logger, o options) error {
@@ -110,20 +118,25 @@ func run(logger *slog.Logger, o options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	copts := collector.Options{TenantID: o.tenantID, Cloud: o.cloud, Endpoint: o.endpoint, RequestTimeout: o.requestTimeout, Logger: logger}
+	copts := o.collector
 	if o.demo {
-		demo, err := collector.StartDemo(o.demoUsers)
+		if copts.ConfigFile != "" {
+			return fmt.Errorf("--demo and --config.file: choose one (the demo serves its own tenants)")
+		}
+		demo, err := collector.StartDemo(o.demoTenants, o.demoUsers)
 		if err != nil {
 			return err
 		}
 		defer demo.Close()
-		copts.Demo, copts.TenantID = demo, demo.TenantID()
-		logger.Info("demo mode: serving a simulated tenant from an in-process fake Graph", "url", demo.URL(), "tenant_id", copts.TenantID, "users", o.demoUsers)
+		copts.Demo = demo
+		logger.Info("demo mode: serving simulated tenants from an in-process fake Graph", "url", demo.URL(), "tenants", demo.Tenants(), "users", o.demoUsers)
 	}
 	exporter, err := collector.New(ctx, copts)
 	if err != nil {
 		return err
 	}
+	go reloadOnSIGHUP(ctx, exporter, logger)
+	http.HandleFunc("/-/reload", reloadHandler(exporter))
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(exporter, versioncollector.NewCollector(name),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -142,7 +155,7 @@ func run(logger *slog.Logger, o options) error {
 		}
 		http.Handle("/", landing)
 	}
-	logger.Info("starting mfa_exporter", "version", version.Info(), "tenant_id", copts.TenantID)
+	logger.Info("starting mfa_exporter", "version", version.Info(), "tenants", exporter.Tenants(), "shard", cmp.Or(copts.Shard, "all"))
 	server := &http.Server{ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -156,4 +169,38 @@ func run(logger *slog.Logger, o options) error {
 		return fmt.Errorf("serving on --web.listen-address %s: %w", strings.Join(*o.web.WebListenAddresses, ","), err)
 	}
 	return nil
+}
+
+// reloadOnSIGHUP reloads the configuration file on every SIGHUP until ctx ends.
+func reloadOnSIGHUP(ctx context.Context, exporter *collector.Exporter, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := exporter.Reload(); errors.Is(err, collector.ErrNoConfigFile) {
+				logger.Warn("SIGHUP ignored", "err", err)
+			}
+		}
+	}
+}
+
+// reloadHandler is POST /-/reload, as Prometheus and blackbox_exporter have it.
+func reloadHandler(exporter *collector.Exporter) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
+			return
+		}
+		switch err := exporter.Reload(); {
+		case errors.Is(err, collector.ErrNoConfigFile):
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case err != nil:
+			http.Error(w, "failed to reload config: "+err.Error(), http.StatusInternalServerError)
+		}
+	}
 }

@@ -13,34 +13,45 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/config"
 	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
+	"github.com/mfa-exporter/mfa_exporter/collector/internal/storage"
 )
 
 const namespace = "mfa_exporter"
 
 // Options configure an Exporter.
 type Options struct {
-	// TenantID is the Entra ID tenant to read: its GUID or a verified domain such as
-	// contoso.onmicrosoft.com.
+	// TenantID is the Entra ID tenant to read without ConfigFile: its GUID or a verified domain
+	// such as contoso.onmicrosoft.com.
 	TenantID string
 	// Cloud is the Microsoft cloud, one of Clouds(): it picks Graph's endpoint and the authority.
+	// A tenant of ConfigFile may name another.
 	Cloud string
-	// Endpoint, when set, is Graph's base URL instead of the cloud's (e.g. a proxy).
+	// Endpoint, when set, is Graph's base URL instead of the cloud's (e.g. a proxy), for every tenant.
 	Endpoint string
 	// RequestTimeout bounds one Graph HTTP request, its retries included.
 	RequestTimeout time.Duration
-	// Demo, when set, is read instead of Azure; TenantID, Cloud and Endpoint are then unused.
+	// ConfigFile, when set, lists the tenants to read with their credentials (--config.file);
+	// Reload reads it again.
+	ConfigFile string
+	// Shard, I/N, keeps only the tenants whose id hashes to shard I of N (--tenants.shard).
+	Shard string
+	// StoragePath, when set, keeps each tenant's and source's state there across restarts.
+	StoragePath string
+	// MaxConcurrentRefreshes bounds the refreshes running at once, over all tenants and sources.
+	MaxConcurrentRefreshes int
+	// Demo, when set, is read instead of Azure; TenantID, Cloud, Endpoint and ConfigFile are then unused.
 	Demo   *Demo
 	Logger *slog.Logger
 }
@@ -51,27 +62,51 @@ func Clouds() []string { return graph.CloudNames() }
 // maxRetries is how often a 429, 503 or 504 is retried before a refresh fails.
 const maxRetries = 5
 
-// New builds the Exporter for the sources the command line enables. Outside the demo it builds
-// the Azure credential and gets one token with it, so that a credential that cannot work stops
-// the exporter at start; nothing else talks to Graph until Start.
+// New builds the Exporter for the tenants and sources the command line and the configuration
+// file enable. With one tenant from the command line it builds the Azure credential and gets one
+// token with it, so that a credential that cannot work stops the exporter at start; a tenant of
+// the configuration file whose credential fails is reported by its refreshes instead, so that one
+// tenant does not stop the others. Nothing else talks to Graph until Start.
 func New(ctx context.Context, o Options) (*Exporter, error) {
 	if o.RequestTimeout <= 0 {
 		return nil, fmt.Errorf("--graph.request-timeout must be positive")
+	}
+	if o.MaxConcurrentRefreshes < 1 {
+		return nil, fmt.Errorf("--graph.max-concurrent-refreshes must be at least 1, got %d", o.MaxConcurrentRefreshes)
 	}
 	sources, err := sourcesFromFlags()
 	if err != nil {
 		return nil, err
 	}
-	cfg := exporterConfig{logger: o.Logger, sources: sources}
-	if o.Demo != nil {
-		cfg.tenantID, cfg.graph = o.Demo.TenantID(), o.Demo.graphOptions()
-	} else {
-		cfg.tenantID = o.TenantID
-		if cfg.graph, err = azureGraphOptions(ctx, o); err != nil {
+	shard, err := config.ParseShard(o.Shard)
+	if err != nil {
+		return nil, err
+	}
+	cfg := exporterConfig{logger: o.Logger, sources: sources, maxConcurrent: o.MaxConcurrentRefreshes, shard: shard}
+	if o.StoragePath != "" {
+		if cfg.store, err = storage.Open(o.StoragePath); err != nil {
 			return nil, err
 		}
 	}
-	cfg.graph.MaxRetries, cfg.graph.RequestTimeout = maxRetries, o.RequestTimeout
+	switch {
+	case o.Demo != nil:
+		cfg.tenants = o.Demo.tenants(sources)
+	case o.ConfigFile != "":
+		t := newTenantsFile(o, sources)
+		if cfg.tenants, err = t.load(); err != nil {
+			return nil, err
+		}
+		cfg.load = t.load
+	default:
+		spec := tenantSpec{id: o.TenantID, fingerprint: o.TenantID, sources: sources}
+		if spec.graph, err = azureGraphOptions(ctx, o); err != nil {
+			return nil, err
+		}
+		cfg.tenants = []tenantSpec{spec}
+	}
+	for i := range cfg.tenants {
+		cfg.tenants[i].graph.MaxRetries, cfg.tenants[i].graph.RequestTimeout = maxRetries, o.RequestTimeout
+	}
 	return newExporter(cfg)
 }
 
@@ -88,7 +123,7 @@ func azureGraphOptions(ctx context.Context, o Options) (graph.Options, error) {
 		}
 	}
 	if o.TenantID == "" {
-		return graph.Options{}, fmt.Errorf("no tenant id: set AZURE_TENANT_ID or --graph.tenant-id (or try --demo)")
+		return graph.Options{}, fmt.Errorf("no tenant id: set AZURE_TENANT_ID or --graph.tenant-id, or list tenants in --config.file (or try --demo)")
 	}
 	if g.Credential, err = graph.NewCredential(cloud, o.TenantID); err != nil {
 		return graph.Options{}, err
@@ -101,23 +136,52 @@ func azureGraphOptions(ctx context.Context, o Options) (graph.Options, error) {
 
 // exporterConfig is what an Exporter is built from; tests build it directly around a fake Graph.
 type exporterConfig struct {
+	// tenants are the tenants to read. Tests may leave it empty and set tenantID, graph and
+	// sources: one tenant.
+	tenants  []tenantSpec
 	tenantID string
 	graph    graph.Options
-	logger   *slog.Logger
-	now      func() time.Time // the sources' clock; nil means time.Now
 	sources  map[string]sourceSettings
+	// load reads the tenants again, for Reload; nil when there is nothing to read again.
+	load  func() ([]tenantSpec, error)
+	shard config.Shard
+	// store keeps the sources' state across restarts; nil keeps it in memory only.
+	store *storage.Store
+	// maxConcurrent bounds the refreshes running at once; 0 does not.
+	maxConcurrent int
+	logger        *slog.Logger
+	now           func() time.Time // the sources' clock; nil means time.Now
 }
 
-// Exporter runs the sources and is the prometheus.Collector that renders their snapshots.
+// Exporter runs the sources of every tenant and is the prometheus.Collector that renders their
+// snapshots.
 type Exporter struct {
-	logger   *slog.Logger
-	runners  []*runner
-	requests *prometheus.CounterVec
-	errors   *prometheus.CounterVec
+	logger *slog.Logger
+	now    func() time.Time
+	load   func() ([]tenantSpec, error)
+	store  *storage.Store
+	// slots hold a token per refresh running, --graph.max-concurrent-refreshes of them; nil: no bound.
+	slots chan struct{}
+	// apps pace the tenants that share an app registration together, by app key.
+	apps map[string]*graph.AppPacer
+
+	// tenants, sorted by id, are replaced as a whole (never changed in place) under mu, so that
+	// Collect reads them without a lock while a reload builds the next set.
+	tenants atomic.Pointer[[]*tenant]
+	mu      sync.Mutex      // held by Start and Reload
+	ctx     context.Context // Start's; nil before Start
+
+	requests      *prometheus.CounterVec
+	errors        *prometheus.CounterVec
+	reloadOK      prometheus.Gauge
+	reloadTime    prometheus.Gauge
+	storeFailures prometheus.Counter
 }
 
-// runner runs one source: a refresh at a time, and the last good snapshot and health it left.
+// runner runs one source of one tenant: a refresh at a time, and the last good snapshot and
+// health it left.
 type runner struct {
+	tenantID   string
 	name       string
 	permission string
 	source     source
@@ -137,15 +201,19 @@ type health struct {
 }
 
 var (
-	upDesc = prometheus.NewDesc(namespace+"_source_up",
+	healthLabels = []string{"tenant_id", "source"}
+	upDesc       = prometheus.NewDesc(namespace+"_source_up",
 		"1 if the source's last background refresh from Graph worked, 0 if it failed (its last good snapshot is still served).",
-		[]string{"source"}, nil)
+		healthLabels, nil)
 	lastSuccessDesc = prometheus.NewDesc(namespace+"_source_last_success_timestamp_seconds",
 		"When the source last refreshed from Graph successfully; its metrics are that old, since scrapes serve the cached snapshot.",
-		[]string{"source"}, nil)
+		healthLabels, nil)
 	durationDesc = prometheus.NewDesc(namespace+"_source_refresh_duration_seconds",
 		"How long the source's last background refresh from Graph took, throttling waits included.",
-		[]string{"source"}, nil)
+		healthLabels, nil)
+	tenantInfoDesc = prometheus.NewDesc(namespace+"_tenant_info",
+		"A tenant this exporter reads, with its name from --config.file (its id when it has none); always 1.",
+		[]string{"tenant_id", "name"}, nil)
 )
 
 func newExporter(cfg exporterConfig) (*Exporter, error) {
@@ -155,103 +223,141 @@ func newExporter(cfg exporterConfig) (*Exporter, error) {
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
+	if len(cfg.tenants) == 0 {
+		cfg.tenants = []tenantSpec{{id: cfg.tenantID, fingerprint: cfg.tenantID, graph: cfg.graph, sources: cfg.sources}}
+	}
 	e := &Exporter{
-		logger: cfg.logger,
+		logger: cfg.logger, now: cfg.now, load: cfg.load, store: cfg.store, apps: map[string]*graph.AppPacer{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "graph_requests_total",
-			Help: "HTTP requests the background refreshes sent to Microsoft Graph, by source and response status code, retries and 429s included.",
-		}, []string{"source", "code"}),
+			Help: "HTTP requests the background refreshes sent to Microsoft Graph, by tenant, source and response status code, retries and 429s included.",
+		}, []string{"tenant_id", "source", "code"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "source_errors_total",
-			Help: "Background refreshes of a source that failed, by reason.",
-		}, []string{"source", "reason"}),
+			Help: "Background refreshes of a source of a tenant that failed, by reason.",
+		}, []string{"tenant_id", "source", "reason"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_last_reload_successful",
+			Help: "1 if the last load of --config.file (at start, on SIGHUP or POST /-/reload) worked, 0 if it failed and the configuration loaded before still runs.",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration running was loaded.",
+		}),
+		storeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "storage_write_failures_total",
+			Help: "Writes of a source's state under --storage.path that failed; the exporter goes on from memory.",
+		}),
 	}
-	gopts := cfg.graph
-	gopts.OnResponse = func(source string, code int) {
-		e.requests.WithLabelValues(source, strconv.Itoa(code)).Inc()
+	if cfg.maxConcurrent > 0 {
+		e.slots = make(chan struct{}, cfg.maxConcurrent)
 	}
-	client, err := graph.New(gopts)
-	if err != nil {
-		return nil, err
-	}
-	sc := sourceConfig{graph: client, tenantID: cfg.tenantID, logger: cfg.logger, now: cfg.now}
-	names := make([]string, 0, len(cfg.sources))
-	for name := range cfg.sources {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		s := cfg.sources[name]
-		src, err := s.new(sc)
+	var tenants []*tenant
+	for _, spec := range cfg.tenants {
+		if !cfg.shard.Owns(spec.id) {
+			continue
+		}
+		t, err := e.newTenant(spec, nil)
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", name, err)
+			return nil, err
 		}
-		r := &runner{name: name, source: src, settings: s}
-		if spec := sourceSpecs[name]; spec != nil {
-			r.permission = spec.permission
-		}
-		for _, reason := range graph.Reasons() {
-			e.errors.WithLabelValues(name, reason)
-		}
-		e.runners = append(e.runners, r)
+		tenants = append(tenants, t)
 	}
+	sortTenants(tenants)
+	e.tenants.Store(&tenants)
+	e.reloadOK.Set(1)
+	e.reloadTime.Set(float64(e.now().UnixNano()) / 1e9)
+	e.logStoredTenantsNotRead(tenants)
 	return e, nil
 }
 
-// Start refreshes every source now and then on its interval, in the background, until ctx ends.
+// Start refreshes every source of every tenant now (or, for a source restored from storage,
+// when its interval since the stored refresh has passed) and then on its interval, in the
+// background, until ctx ends.
 func (e *Exporter) Start(ctx context.Context) {
-	for _, r := range e.runners {
-		go func() {
-			t := time.NewTicker(r.settings.interval)
-			defer t.Stop()
-			for {
-				e.refresh(ctx, r)
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			}
-		}()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ctx = ctx
+	for _, t := range *e.tenants.Load() {
+		e.startTenant(t)
 	}
 }
 
-// refreshAll refreshes every source once, now, and waits for them all.
+// run refreshes r whenever it is due, until ctx ends. The next refresh is due an interval after
+// the last one started (once it had a slot), so that refreshes held back by the slots spread out.
+func (e *Exporter) run(ctx context.Context, r *runner) {
+	due := e.now()
+	if h := r.health.Load(); h != nil && !h.lastSuccess.IsZero() {
+		due = h.lastSuccess.Add(r.settings.interval) // restored from storage
+	}
+	for {
+		timer := time.NewTimer(time.Until(due))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		started, ok := e.refresh(ctx, r)
+		if !ok && ctx.Err() != nil {
+			return
+		}
+		due = started.Add(r.settings.interval)
+	}
+}
+
+// refreshAll refreshes every source of every tenant once, now, and waits for them all.
 func (e *Exporter) refreshAll(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, r := range e.runners {
-		wg.Go(func() { e.refresh(ctx, r) })
+	for _, t := range *e.tenants.Load() {
+		for _, r := range t.runners {
+			wg.Go(func() { e.refresh(ctx, r) })
+		}
 	}
 	wg.Wait()
 }
 
-func (e *Exporter) refresh(ctx context.Context, r *runner) {
+// refresh runs one refresh of r once a slot is free, and says when it started; ok is false when
+// it did not run (one was running, or ctx ended waiting for a slot).
+func (e *Exporter) refresh(ctx context.Context, r *runner) (started time.Time, ok bool) {
 	if !r.running.TryLock() {
-		e.logger.Warn("refresh skipped: the previous one is still running", "source", r.name)
-		return
+		e.logger.Warn("refresh skipped: the previous one is still running", "tenant_id", r.tenantID, "source", r.name)
+		return e.now(), false
 	}
 	defer r.running.Unlock()
-	ctx, cancel := context.WithTimeout(graph.WithSource(ctx, r.name), r.settings.timeout)
+	if e.slots != nil {
+		select {
+		case e.slots <- struct{}{}:
+			defer func() { <-e.slots }()
+		case <-ctx.Done():
+			return e.now(), false
+		}
+	}
+	started = e.now()
+	rctx, cancel := context.WithTimeout(graph.WithSource(ctx, r.name), r.settings.timeout)
 	defer cancel()
 	start := time.Now()
-	snap, err := r.source.Refresh(ctx)
+	snap, err := r.source.Refresh(rctx)
 	h := &health{duration: time.Since(start)}
 	if prev := r.health.Load(); prev != nil {
 		h.lastSuccess = prev.lastSuccess
 	}
 	if err != nil {
-		e.failed(ctx, r, h, err)
-		return
+		e.failed(rctx, r, h, err)
+		e.save(r)
+		return started, true
 	}
 	if r.lastFailure != "" {
-		e.logger.Info("refresh works again", "source", r.name)
+		e.logger.Info("refresh works again", "tenant_id", r.tenantID, "source", r.name)
 		r.lastFailure = ""
 	}
 	h.up = true
 	h.lastSuccess = time.Now()
 	r.snapshot.Store(&snap)
 	r.health.Store(h)
-	e.logger.Debug("refresh done", "source", r.name, "duration", h.duration)
+	e.logger.Debug("refresh done", "tenant_id", r.tenantID, "source", r.name, "duration", h.duration)
+	e.save(r)
+	return started, true
 }
 
 // failed counts and logs a failed refresh; the last good snapshot stays served.
@@ -260,7 +366,7 @@ func (e *Exporter) failed(ctx context.Context, r *runner, h *health, err error) 
 	if ctx.Err() == context.DeadlineExceeded {
 		gerr.Reason = graph.ReasonTimeout
 	}
-	e.errors.WithLabelValues(r.name, gerr.Reason).Inc()
+	e.errors.WithLabelValues(r.tenantID, r.name, gerr.Reason).Inc()
 	r.health.Store(h)
 	// The kind, not the text: a timeout's or network error's text names the page's URL.
 	failure := fmt.Sprintf("%s %d %s", gerr.Reason, gerr.Status, gerr.Code)
@@ -270,7 +376,7 @@ func (e *Exporter) failed(ctx context.Context, r *runner, h *health, err error) 
 	}
 	r.lastFailure = failure
 	hint := graph.Hint(gerr.Reason, graph.HintContext{Source: r.name, Permission: r.permission, Timeout: r.settings.timeout})
-	e.logger.Log(ctx, level, "refresh failed; serving the last good snapshot", "source", r.name,
+	e.logger.Log(ctx, level, "refresh failed; serving the last good snapshot", "tenant_id", r.tenantID, "source", r.name,
 		"reason", gerr.Reason, "status", gerr.Status, "code", gerr.Code, "message", gerr.Message,
 		"hint", hint, "duration", h.duration)
 }
@@ -280,20 +386,28 @@ func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 
 // Collect renders the cached snapshots; it never calls Graph.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	for _, r := range e.runners {
-		if snap := r.snapshot.Load(); snap != nil {
-			(*snap).Collect(ch)
-		}
-		h := r.health.Load()
-		if h == nil {
-			continue // the first refresh has not finished yet
-		}
-		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(h.up), r.name)
-		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, h.duration.Seconds(), r.name)
-		if !h.lastSuccess.IsZero() {
-			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(h.lastSuccess.UnixNano())/1e9, r.name)
+	for _, t := range *e.tenants.Load() {
+		ch <- prometheus.MustNewConstMetric(tenantInfoDesc, prometheus.GaugeValue, 1, t.spec.id, cmp.Or(t.spec.name, t.spec.id))
+		for _, r := range t.runners {
+			if snap := r.snapshot.Load(); snap != nil {
+				(*snap).Collect(ch)
+			}
+			h := r.health.Load()
+			if h == nil {
+				continue // the first refresh has not finished yet
+			}
+			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(h.up), r.tenantID, r.name)
+			ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, h.duration.Seconds(), r.tenantID, r.name)
+			if !h.lastSuccess.IsZero() {
+				ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(h.lastSuccess.UnixNano())/1e9, r.tenantID, r.name)
+			}
 		}
 	}
 	e.requests.Collect(ch)
 	e.errors.Collect(ch)
+	e.reloadOK.Collect(ch)
+	e.reloadTime.Collect(ch)
+	if e.store != nil {
+		e.storeFailures.Collect(ch)
+	}
 }

@@ -285,18 +285,18 @@ func TestCredentialsForbiddenLeavesUsersAlone(t *testing.T) {
 	refresh(e)
 
 	compareSamples(t, e, userTruthText(tenant), userFamilies...)
-	compareSamples(t, e, `
+	compareSamples(t, e, fmt.Sprintf(`
 # TYPE mfa_exporter_source_up gauge
-mfa_exporter_source_up{source="credentials"} 0
-mfa_exporter_source_up{source="users"} 1
-`, "mfa_exporter_source_up")
+mfa_exporter_source_up{source="credentials",tenant_id=%[1]q} 0
+mfa_exporter_source_up{source="users",tenant_id=%[1]q} 1
+`, tenant.ID), "mfa_exporter_source_up")
 	served := scrape(t, e)
 	for _, family := range append(credentialCountFamilies, credentialSeriesFamilies...) {
 		if strings.Contains(served, family) {
 			t.Errorf("%s is served although the credentials source never read Graph", family)
 		}
 	}
-	if !strings.Contains(served, `mfa_exporter_source_errors_total{reason="forbidden",source="credentials"} 1`) {
+	if !strings.Contains(served, fmt.Sprintf(`mfa_exporter_source_errors_total{reason="forbidden",source="credentials",tenant_id=%q} 1`, tenant.ID)) {
 		t.Errorf("the 403 is not counted as reason=forbidden:\n%s", served)
 	}
 	var failure string
@@ -339,10 +339,10 @@ func TestCredentialsMalformedKeepsNoSnapshot(t *testing.T) {
 	if served := scrape(t, e, credentialCountFamilies...); served != "" {
 		t.Errorf("a failed refresh served counts:\n%s", served)
 	}
-	compareSamples(t, e, `
+	compareSamples(t, e, fmt.Sprintf(`
 # TYPE mfa_exporter_source_up gauge
-mfa_exporter_source_up{source="credentials"} 0
-`, "mfa_exporter_source_up")
+mfa_exporter_source_up{source="credentials",tenant_id=%q} 0
+`, tenant.ID), "mfa_exporter_source_up")
 }
 
 // BenchmarkCredentialsRefresh reads tenants of 20,000 and 200,000 service principals (and a

@@ -8,18 +8,22 @@ import (
 	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
 )
 
-// Demo is a simulated tenant served by an in-process fake Graph on 127.0.0.1, for trying the
+// Demo is simulated tenants served by an in-process fake Graph on 127.0.0.1, for trying the
 // exporter without Azure credentials.
 type Demo struct {
 	fake *fakegraph.Server
 }
 
-// StartDemo serves a simulated tenant of the given number of users until Close.
-func StartDemo(users int) (*Demo, error) {
+// StartDemo serves simulated tenants (the first of the given number of users, the others of
+// between half and one and a half times that) until Close.
+func StartDemo(tenants, users int) (*Demo, error) {
 	if users < 0 {
 		return nil, fmt.Errorf("--demo.users must not be negative, got %d", users)
 	}
-	fake := fakegraph.Start(fakegraph.NewDemoTenant(users))
+	if tenants < 1 {
+		return nil, fmt.Errorf("--demo.tenants must be at least 1, got %d", tenants)
+	}
+	fake := fakegraph.Start(fakegraph.NewDemoTenants(tenants, users)...)
 	fake.KeepRequests(false)
 	return &Demo{fake: fake}, nil
 }
@@ -30,14 +34,23 @@ func (d *Demo) URL() string { return d.fake.URL }
 // Close stops the fake Graph.
 func (d *Demo) Close() { d.fake.Close() }
 
-// TenantID is the simulated tenant's id.
-func (d *Demo) TenantID() string { return d.fake.Tenant.ID }
+// Tenants is how many simulated tenants the demo serves.
+func (d *Demo) Tenants() int { return len(d.fake.Tenants) }
 
-// graphOptions read the fake with its static token. The fake Graph is in-process: a reports
-// budget 10 times Graph's keeps the demo's first read short.
-func (d *Demo) graphOptions() graph.Options {
+// tenants read the fake with each tenant's static token, all through one app. The fake Graph is
+// in-process: reports budgets 10 times Graph's (per tenant and across tenants) keep the demo's
+// first read short.
+func (d *Demo) tenants(sources map[string]sourceSettings) []tenantSpec {
 	limits := graph.GraphLimits()
 	limits[graph.FamilyReports] = graph.Limit{Requests: 5, Per: time.Second}
-	return graph.Options{BaseURL: d.fake.URL, Scope: "https://graph.microsoft.com/.default",
-		Credential: d.fake.Credential(), Transport: d.fake.Transport(), Limits: limits}
+	app := graph.AppLimits()
+	app[graph.FamilyReports] = graph.Limit{Requests: app[graph.FamilyReports].Requests, Per: time.Second}
+	var specs []tenantSpec
+	for i, t := range d.fake.Tenants {
+		specs = append(specs, tenantSpec{id: t.ID, name: fmt.Sprintf("Demo tenant %d", i), fingerprint: t.ID, app: "demo", appLimits: app,
+			graph: graph.Options{BaseURL: d.fake.URL, Scope: "https://graph.microsoft.com/.default",
+				Credential: d.fake.CredentialFor(t.ID), Transport: d.fake.Transport(), Limits: limits},
+			sources: sources})
+	}
+	return specs
 }

@@ -435,9 +435,9 @@ func TestSignInsUnlicensedTenantLeavesUsersAlone(t *testing.T) {
 		t.Errorf("an unlicensed tenant got sign-in counts:\n%s", got)
 	}
 	served := scrape(t, e, "mfa_exporter_source_up", "mfa_exporter_source_errors_total")
-	for _, want := range []string{`mfa_exporter_source_up{source="signins"} 0`, `mfa_exporter_source_up{source="users"} 1`,
-		`mfa_exporter_source_errors_total{reason="unlicensed",source="signins"} 1`, `mfa_exporter_source_errors_total{reason="unlicensed",source="users"} 0`} {
-		if !strings.Contains(served, want) {
+	for _, want := range []string{`mfa_exporter_source_up{source="signins",tenant_id=%q} 0`, `mfa_exporter_source_up{source="users",tenant_id=%q} 1`,
+		`mfa_exporter_source_errors_total{reason="unlicensed",source="signins",tenant_id=%q} 1`, `mfa_exporter_source_errors_total{reason="unlicensed",source="users",tenant_id=%q} 0`} {
+		if want = fmt.Sprintf(want, tenant.ID); !strings.Contains(served, want) {
 			t.Errorf("served health lacks %s:\n%s", want, served)
 		}
 	}
