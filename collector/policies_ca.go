@@ -217,9 +217,9 @@ func (c *caConditions) narrowedBy() string {
 	switch {
 	case len(c.ClientAppTypes) > 0 && !slices.Equal(c.ClientAppTypes, []string{"all"}):
 		return "clientAppTypes"
-	case c.Platforms != nil && !(slices.Equal(c.Platforms.IncludePlatforms, []string{"all"}) && len(c.Platforms.ExcludePlatforms) == 0):
+	case c.Platforms != nil && restricts(c.Platforms.IncludePlatforms, c.Platforms.ExcludePlatforms, "all"):
 		return "platforms"
-	case c.Locations != nil && !(slices.Equal(c.Locations.IncludeLocations, []string{includeAll}) && len(c.Locations.ExcludeLocations) == 0):
+	case c.Locations != nil && restricts(c.Locations.IncludeLocations, c.Locations.ExcludeLocations, includeAll):
 		return "locations"
 	case len(c.SignInRiskLevels) > 0 || len(c.UserRiskLevels) > 0 || len(c.ServicePrincipalRiskLevels) > 0:
 		return "risk levels"
@@ -235,6 +235,11 @@ func (c *caConditions) narrowedBy() string {
 		return "applicationFilter"
 	}
 	return ""
+}
+
+// restricts: a condition that includes less than all, or excludes anything.
+func restricts(include, exclude []string, all string) bool {
+	return !slices.Equal(include, []string{all}) || len(exclude) > 0
 }
 
 // grantLabel is the first that applies of block, authentication_strength, mfa, other.
@@ -262,15 +267,14 @@ func (g *caGrantControls) requiresMFA(unknown *unknownValues) bool {
 	}
 	qualifying, others := 0, len(g.CustomAuthenticationFactors)+len(g.TermsOfUse)
 	for _, c := range g.BuiltInControls {
-		switch {
-		case c == "mfa" || c == "block":
+		if c == "mfa" || c == "block" {
 			qualifying++
-		default:
-			if !slices.Contains(documentedGrantControls, c) {
-				unknown.note("grantControls.builtInControls", c, "a control that does not require MFA")
-			}
-			others++
+			continue
 		}
+		if !slices.Contains(documentedGrantControls, c) {
+			unknown.note("grantControls.builtInControls", c, "a control that does not require MFA")
+		}
+		others++
 	}
 	if s := g.AuthenticationStrength; s != nil {
 		if s.RequirementsSatisfied == "mfa" {

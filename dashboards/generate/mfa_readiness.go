@@ -95,7 +95,9 @@ func mfaReadiness() *dashboardBuilder {
 // scopeTable is one row per users × apps scope: its status (the strongest coverage it has) and
 // how many policies cover it in each state, its exclusions and its phishing-resistant policies.
 func scopeTable() *table.PanelBuilder {
-	byScope := func(metric string, matchers ...string) string { return sumBy("users, apps", ofTenant(metric, matchers...)) }
+	byScope := func(metric string, matchers ...string) string {
+		return sumBy("users, apps", ofTenant(metric, matchers...))
+	}
 	status := fmt.Sprintf(`(%[1]s > 0) * 0 + %[5]d
 or (%[2]s > 0) * 0 + %[6]d
 or (%[3]s > 0) * 0 + %[7]d

@@ -191,103 +191,15 @@ func DemoPolicies() *PolicySet {
 // narrowing conditions of every kind, a control Graph only names to those who ask
 // (riskRemediation), a session-only policy and disabled ones.
 func VarietyPolicies() *PolicySet {
-	var ps []CAPolicy
-	add := func(p CAPolicy, change func(*CAPolicy)) {
-		if change != nil {
-			change(&p)
-		}
-		ps = append(ps, p)
+	var l policyList
+	l.templatesAndGrants()
+	l.scopes()
+	l.narrowingAndNonEnforcing()
+	for i := range l {
+		l[i].ID = fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", i+1)
 	}
-	id := func(n int) string { return fmt.Sprintf("c0ffee00-0000-4000-8000-%012d", n) }
-	add(fromTemplate(newPolicy(id(1), "Require multifactor authentication for admins", StateEnabled,
-		adminRoles(BreakGlassAccounts...), []string{"All"}, requireMFA()), templateAdminsMFA), nil)
-	add(fromTemplate(newPolicy(id(2), "Require multifactor authentication for Azure management", StateReportOnly,
-		allUsers(BreakGlassAccounts...), []string{AzureManagementApp}, requireMFA()), templateAzureManagementMFA), nil)
-	add(fromTemplate(newPolicy(id(3), "Require multifactor authentication for all users", StateReportOnly,
-		allUsers(BreakGlassAccounts[0]), []string{"All"}, requireMFA()), templateAllUsersMFA), func(p *CAPolicy) {
-		p.Conditions.Users.ExcludeGroups = []string{"7f3a2b1c-0d9e-4f8a-b7c6-5d4e3f2a1b0c"}
-	})
-	add(newPolicy(id(4), "MFA outside trusted locations", StateEnabled, allUsers(BreakGlassAccounts...), []string{"All"}, requireMFA()),
-		func(p *CAPolicy) {
-			p.Conditions.Locations = &CALocations{IncludeLocations: []string{"All"}, ExcludeLocations: []string{"AllTrusted"}}
-		})
-	add(newPolicy(id(5), "Admin portals: MFA and a compliant device", StateEnabled, allUsers(BreakGlassAccounts[1]),
-		[]string{AdminPortals}, grant("AND", "mfa", "compliantDevice")), func(p *CAPolicy) {
-		p.Conditions.Users.ExcludeRoles = []string{AdminRoleTemplateIDs[6]}
-	})
-	add(newPolicy(id(6), "Azure management: MFA or a compliant device", StateEnabled, allUsers(BreakGlassAccounts...),
-		[]string{AzureManagementApp}, grant("OR", "mfa", "compliantDevice")), nil)
-	add(newPolicy(id(7), "Phishing-resistant MFA for admins", StateEnabled, adminRoles(BreakGlassAccounts[0]),
-		[]string{"All"}, requireStrength(StrengthPhishingResistant)), nil)
-	add(fromTemplate(newPolicy(id(8), "Block legacy authentication", StateDisabled, allUsers(), []string{"All"}, block()), templateLegacyAuth),
-		func(p *CAPolicy) { p.Conditions.ClientAppTypes = []string{"exchangeActiveSync", "other"} })
-	add(newPolicy(id(9), "Guests: MFA everywhere", StateEnabled, CAUsers{IncludeGuestsOrExternalUsers: &CAGuestsOrExternalUsers{
-		GuestOrExternalUserTypes: AllGuestTypes,
-		ExternalTenants:          &CAExternalTenants{ODataType: "#microsoft.graph.conditionalAccessAllExternalTenants", MembershipKind: "all"}}},
-		[]string{"All"}, requireMFA()), nil)
-	add(newPolicy(id(10), "Partner guests: MFA", StateEnabled, CAUsers{IncludeGuestsOrExternalUsers: &CAGuestsOrExternalUsers{
-		GuestOrExternalUserTypes: AllGuestTypes,
-		ExternalTenants: &CAExternalTenants{ODataType: "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
-			MembershipKind: "enumerated", Members: []string{"1b2f14e2-91f9-4876-9f59-3cb09b4ec310"}}}},
-		[]string{"All"}, requireMFA()), nil)
-	add(newPolicy(id(11), "Members: MFA on everything but Office 365", StateEnabled, allUsers(BreakGlassAccounts...),
-		[]string{"All"}, requireMFA()), func(p *CAPolicy) {
-		p.Conditions.Applications.ExcludeApplications = []string{office365}
-		p.Conditions.Users.ExcludeUsers = append(p.Conditions.Users.ExcludeUsers, "GuestsOrExternalUsers")
-	})
-	add(newPolicy(id(12), "Everyone: MFA on all apps but Azure management", StateReportOnly, allUsers(),
-		[]string{"All"}, requireMFA()), func(p *CAPolicy) { p.Conditions.Applications.ExcludeApplications = []string{AzureManagementApp} })
-	add(newPolicy(id(13), "Admin portals: passwordless for everyone", StateEnabled, CAUsers{IncludeUsers: []string{"All"},
-		ExcludeGuestsOrExternalUsers: &CAGuestsOrExternalUsers{GuestOrExternalUserTypes: "b2bDirectConnectUser,serviceProvider",
-			ExternalTenants: &CAExternalTenants{ODataType: "#microsoft.graph.conditionalAccessAllExternalTenants", MembershipKind: "all"}}},
-		[]string{AdminPortals}, requireStrength(StrengthPasswordless)), nil)
-	add(newPolicy(id(14), "Azure management: security keys only", StateEnabled, allUsers(BreakGlassAccounts...),
-		[]string{AzureManagementApp}, &CAGrantControls{Operator: "OR", AuthenticationStrength: customStrength(
-			"5a8b2c4d-6e1f-4a3b-9c7d-8e0f1a2b3c4d", "Security keys and Windows Hello", "mfa", "fido2", "windowsHelloForBusiness")}), nil)
-	add(newPolicy(id(15), "Guests: federated sign-in", StateEnabled, CAUsers{IncludeUsers: []string{"GuestsOrExternalUsers"}},
-		[]string{"All"}, &CAGrantControls{Operator: "OR", AuthenticationStrength: customStrength(
-			"6b9c3d5e-7f2a-4b4c-8d8e-9f1a2b3c4d5e", "Federated single factor", "none", "federatedSingleFactor")}), nil)
-	add(newPolicy(id(16), "High user risk: remediate", StateEnabled, allUsers(BreakGlassAccounts...), []string{"All"},
-		&CAGrantControls{Operator: "AND", BuiltInControls: []string{"riskRemediation"}, AuthenticationStrength: &StrengthMFA}),
-		func(p *CAPolicy) { p.Conditions.UserRiskLevels = []string{"high"} })
-	add(newPolicy(id(17), "Block device code flow", StateEnabled, allUsers(BreakGlassAccounts...), []string{"All"}, block()),
-		func(p *CAPolicy) {
-			p.Conditions.AuthenticationFlows = &CAAuthenticationFlows{TransferMethods: "deviceCodeFlow"}
-		})
-	add(newPolicy(id(18), "Browser sessions: MFA", StateEnabled, allUsers(), []string{"All"}, requireMFA()),
-		func(p *CAPolicy) { p.Conditions.ClientAppTypes = []string{"browser"} })
-	add(newPolicy(id(19), "Unmanaged platforms: MFA", StateReportOnly, allUsers(), []string{AzureManagementApp}, requireMFA()),
-		func(p *CAPolicy) {
-			p.Conditions.Platforms = &CAPlatforms{IncludePlatforms: []string{"all"}, ExcludePlatforms: []string{"windows", "macOS"}}
-		})
-	add(newPolicy(id(20), "Risky sign-ins: MFA", StateEnabled, adminRoles(), []string{"All"}, requireMFA()),
-		func(p *CAPolicy) { p.Conditions.SignInRiskLevels = []string{"medium", "high"} })
-	add(newPolicy(id(21), "Unmanaged devices: MFA", StateEnabled, adminRoles(), []string{AzureManagementApp}, requireMFA()),
-		func(p *CAPolicy) {
-			p.Conditions.Devices = &CADevices{DeviceFilter: &CAFilter{Mode: "exclude", Rule: `device.isCompliant -eq True`}}
-		})
-	add(newPolicy(id(22), "Sensitive data: step-up", StateEnabled, allUsers(), nil, requireStrength(StrengthPhishingResistant)),
-		func(p *CAPolicy) {
-			p.Conditions.Applications.IncludeAuthenticationContextClassReferences = []string{"c1"}
-		})
-	add(newPolicy(id(23), "Tagged apps excluded: MFA", StateEnabled, allUsers(), []string{"All"}, requireMFA()),
-		func(p *CAPolicy) {
-			p.Conditions.Applications.ApplicationFilter = &CAFilter{Mode: "exclude", Rule: `CustomSecurityAttribute.Engineering_Project -eq "Baker"`}
-		})
-	add(newPolicy(id(24), "Insider risk: block", StateEnabled, allUsers(), []string{"All"}, block()),
-		func(p *CAPolicy) { risk := "elevated"; p.Conditions.InsiderRiskLevels = &risk })
-	add(newPolicy(id(25), "Admins: MFA and terms of use, either", StateEnabled, adminRoles(), []string{"All"}, requireMFA()),
-		func(p *CAPolicy) { p.GrantControls.TermsOfUse = []string{"8f7e6d5c-4b3a-4291-8e7f-6a5b4c3d2e1f"} })
-	add(newPolicy(id(26), "Sign-in frequency for all apps", StateEnabled, allUsers(), []string{"All"}, nil),
-		func(p *CAPolicy) {
-			session := json.RawMessage(`{"signInFrequency":{"value":12,"type":"hours","authenticationType":"primaryAndSecondaryAuthentication","frequencyInterval":"timeBased","isEnabled":true},"persistentBrowser":null,"cloudAppSecurity":null,"applicationEnforcedRestrictions":null,"disableResilienceDefaults":null}`)
-			p.SessionControls = &session
-		})
-	add(newPolicy(id(27), "Admins: MFA everywhere (old)", StateDisabled, adminRoles(), []string{"All"}, requireMFA()), nil)
-	add(newPolicy(id(28), "Contractors group: MFA", StateEnabled, CAUsers{IncludeGroups: []string{"2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"}},
-		[]string{"All"}, requireMFA()), nil)
 	return &PolicySet{
-		ConditionalAccess: ps,
+		ConditionalAccess: l,
 		Methods: []MethodConfiguration{
 			{"#microsoft.graph.fido2AuthenticationMethodConfiguration", "Fido2", "enabled"},
 			{"#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration", "MicrosoftAuthenticator", "enabled"},
@@ -303,4 +215,114 @@ func VarietyPolicies() *PolicySet {
 		},
 		MigrationState: "migrationComplete",
 	}
+}
+
+// policyList is policies under construction.
+type policyList []CAPolicy
+
+// add appends p, changed by change when it is not nil.
+func (l *policyList) add(p CAPolicy, change func(*CAPolicy)) {
+	if change != nil {
+		change(&p)
+	}
+	*l = append(*l, p)
+}
+
+// templatesAndGrants: Microsoft's templates, and grants that do and do not require MFA.
+func (l *policyList) templatesAndGrants() {
+	l.add(fromTemplate(newPolicy("", "Require multifactor authentication for admins", StateEnabled,
+		adminRoles(BreakGlassAccounts...), []string{"All"}, requireMFA()), templateAdminsMFA), nil)
+	l.add(fromTemplate(newPolicy("", "Require multifactor authentication for Azure management", StateReportOnly,
+		allUsers(BreakGlassAccounts...), []string{AzureManagementApp}, requireMFA()), templateAzureManagementMFA), nil)
+	l.add(fromTemplate(newPolicy("", "Require multifactor authentication for all users", StateReportOnly,
+		allUsers(BreakGlassAccounts[0]), []string{"All"}, requireMFA()), templateAllUsersMFA), func(p *CAPolicy) {
+		p.Conditions.Users.ExcludeGroups = []string{"7f3a2b1c-0d9e-4f8a-b7c6-5d4e3f2a1b0c"}
+	})
+	l.add(newPolicy("", "MFA outside trusted locations", StateEnabled, allUsers(BreakGlassAccounts...), []string{"All"}, requireMFA()),
+		func(p *CAPolicy) {
+			p.Conditions.Locations = &CALocations{IncludeLocations: []string{"All"}, ExcludeLocations: []string{"AllTrusted"}}
+		})
+	l.add(newPolicy("", "Admin portals: MFA and a compliant device", StateEnabled, allUsers(BreakGlassAccounts[1]),
+		[]string{AdminPortals}, grant("AND", "mfa", "compliantDevice")), func(p *CAPolicy) {
+		p.Conditions.Users.ExcludeRoles = []string{AdminRoleTemplateIDs[6]}
+	})
+	l.add(newPolicy("", "Azure management: MFA or a compliant device", StateEnabled, allUsers(BreakGlassAccounts...),
+		[]string{AzureManagementApp}, grant("OR", "mfa", "compliantDevice")), nil)
+	l.add(newPolicy("", "Phishing-resistant MFA for admins", StateEnabled, adminRoles(BreakGlassAccounts[0]),
+		[]string{"All"}, requireStrength(StrengthPhishingResistant)), nil)
+	l.add(fromTemplate(newPolicy("", "Block legacy authentication", StateDisabled, allUsers(), []string{"All"}, block()), templateLegacyAuth),
+		func(p *CAPolicy) { p.Conditions.ClientAppTypes = []string{"exchangeActiveSync", "other"} })
+}
+
+// scopes: guests by type, excluded apps and guests, authentication strengths by scope.
+func (l *policyList) scopes() {
+	l.add(newPolicy("", "Guests: MFA everywhere", StateEnabled, CAUsers{IncludeGuestsOrExternalUsers: &CAGuestsOrExternalUsers{
+		GuestOrExternalUserTypes: AllGuestTypes,
+		ExternalTenants:          &CAExternalTenants{ODataType: "#microsoft.graph.conditionalAccessAllExternalTenants", MembershipKind: "all"}}},
+		[]string{"All"}, requireMFA()), nil)
+	l.add(newPolicy("", "Partner guests: MFA", StateEnabled, CAUsers{IncludeGuestsOrExternalUsers: &CAGuestsOrExternalUsers{
+		GuestOrExternalUserTypes: AllGuestTypes,
+		ExternalTenants: &CAExternalTenants{ODataType: "#microsoft.graph.conditionalAccessEnumeratedExternalTenants",
+			MembershipKind: "enumerated", Members: []string{"1b2f14e2-91f9-4876-9f59-3cb09b4ec310"}}}},
+		[]string{"All"}, requireMFA()), nil)
+	l.add(newPolicy("", "Members: MFA on everything but Office 365", StateEnabled, allUsers(BreakGlassAccounts...),
+		[]string{"All"}, requireMFA()), func(p *CAPolicy) {
+		p.Conditions.Applications.ExcludeApplications = []string{office365}
+		p.Conditions.Users.ExcludeUsers = append(p.Conditions.Users.ExcludeUsers, "GuestsOrExternalUsers")
+	})
+	l.add(newPolicy("", "Everyone: MFA on all apps but Azure management", StateReportOnly, allUsers(),
+		[]string{"All"}, requireMFA()), func(p *CAPolicy) { p.Conditions.Applications.ExcludeApplications = []string{AzureManagementApp} })
+	l.add(newPolicy("", "Admin portals: passwordless for everyone", StateEnabled, CAUsers{IncludeUsers: []string{"All"},
+		ExcludeGuestsOrExternalUsers: &CAGuestsOrExternalUsers{GuestOrExternalUserTypes: "b2bDirectConnectUser,serviceProvider",
+			ExternalTenants: &CAExternalTenants{ODataType: "#microsoft.graph.conditionalAccessAllExternalTenants", MembershipKind: "all"}}},
+		[]string{AdminPortals}, requireStrength(StrengthPasswordless)), nil)
+	l.add(newPolicy("", "Azure management: security keys only", StateEnabled, allUsers(BreakGlassAccounts...),
+		[]string{AzureManagementApp}, &CAGrantControls{Operator: "OR", AuthenticationStrength: customStrength(
+			"5a8b2c4d-6e1f-4a3b-9c7d-8e0f1a2b3c4d", "Security keys and Windows Hello", "mfa", "fido2", "windowsHelloForBusiness")}), nil)
+	l.add(newPolicy("", "Guests: federated sign-in", StateEnabled, CAUsers{IncludeUsers: []string{"GuestsOrExternalUsers"}},
+		[]string{"All"}, &CAGrantControls{Operator: "OR", AuthenticationStrength: customStrength(
+			"6b9c3d5e-7f2a-4b4c-8d8e-9f1a2b3c4d5e", "Federated single factor", "none", "federatedSingleFactor")}), nil)
+}
+
+// narrowingAndNonEnforcing: each narrowing condition, and policies that enforce nothing.
+func (l *policyList) narrowingAndNonEnforcing() {
+	l.add(newPolicy("", "High user risk: remediate", StateEnabled, allUsers(BreakGlassAccounts...), []string{"All"},
+		&CAGrantControls{Operator: "AND", BuiltInControls: []string{"riskRemediation"}, AuthenticationStrength: &StrengthMFA}),
+		func(p *CAPolicy) { p.Conditions.UserRiskLevels = []string{"high"} })
+	l.add(newPolicy("", "Block device code flow", StateEnabled, allUsers(BreakGlassAccounts...), []string{"All"}, block()),
+		func(p *CAPolicy) {
+			p.Conditions.AuthenticationFlows = &CAAuthenticationFlows{TransferMethods: "deviceCodeFlow"}
+		})
+	l.add(newPolicy("", "Browser sessions: MFA", StateEnabled, allUsers(), []string{"All"}, requireMFA()),
+		func(p *CAPolicy) { p.Conditions.ClientAppTypes = []string{"browser"} })
+	l.add(newPolicy("", "Unmanaged platforms: MFA", StateReportOnly, allUsers(), []string{AzureManagementApp}, requireMFA()),
+		func(p *CAPolicy) {
+			p.Conditions.Platforms = &CAPlatforms{IncludePlatforms: []string{"all"}, ExcludePlatforms: []string{"windows", "macOS"}}
+		})
+	l.add(newPolicy("", "Risky sign-ins: MFA", StateEnabled, adminRoles(), []string{"All"}, requireMFA()),
+		func(p *CAPolicy) { p.Conditions.SignInRiskLevels = []string{"medium", "high"} })
+	l.add(newPolicy("", "Unmanaged devices: MFA", StateEnabled, adminRoles(), []string{AzureManagementApp}, requireMFA()),
+		func(p *CAPolicy) {
+			p.Conditions.Devices = &CADevices{DeviceFilter: &CAFilter{Mode: "exclude", Rule: `device.isCompliant -eq True`}}
+		})
+	l.add(newPolicy("", "Sensitive data: step-up", StateEnabled, allUsers(), nil, requireStrength(StrengthPhishingResistant)),
+		func(p *CAPolicy) {
+			p.Conditions.Applications.IncludeAuthenticationContextClassReferences = []string{"c1"}
+		})
+	l.add(newPolicy("", "Tagged apps excluded: MFA", StateEnabled, allUsers(), []string{"All"}, requireMFA()),
+		func(p *CAPolicy) {
+			p.Conditions.Applications.ApplicationFilter = &CAFilter{Mode: "exclude", Rule: `CustomSecurityAttribute.Engineering_Project -eq "Baker"`}
+		})
+	l.add(newPolicy("", "Insider risk: block", StateEnabled, allUsers(), []string{"All"}, block()),
+		func(p *CAPolicy) { risk := "elevated"; p.Conditions.InsiderRiskLevels = &risk })
+	l.add(newPolicy("", "Admins: MFA and terms of use, either", StateEnabled, adminRoles(), []string{"All"}, requireMFA()),
+		func(p *CAPolicy) { p.GrantControls.TermsOfUse = []string{"8f7e6d5c-4b3a-4291-8e7f-6a5b4c3d2e1f"} })
+	l.add(newPolicy("", "Sign-in frequency for all apps", StateEnabled, allUsers(), []string{"All"}, nil),
+		func(p *CAPolicy) {
+			session := json.RawMessage(`{"signInFrequency":{"value":12,"type":"hours","authenticationType":"primaryAndSecondaryAuthentication","frequencyInterval":"timeBased","isEnabled":true},"persistentBrowser":null,"cloudAppSecurity":null,"applicationEnforcedRestrictions":null,"disableResilienceDefaults":null}`)
+			p.SessionControls = &session
+		})
+	l.add(newPolicy("", "Admins: MFA everywhere (old)", StateDisabled, adminRoles(), []string{"All"}, requireMFA()), nil)
+	l.add(newPolicy("", "Contractors group: MFA", StateEnabled, CAUsers{IncludeGroups: []string{"2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"}},
+		[]string{"All"}, requireMFA()), nil)
 }

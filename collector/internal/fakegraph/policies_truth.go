@@ -260,13 +260,13 @@ func demandsMFA(g *CAGrantControls) bool {
 }
 
 func narrows(c CAConditions) bool {
-	if len(c.ClientAppTypes) > 0 && !(len(c.ClientAppTypes) == 1 && c.ClientAppTypes[0] == "all") {
+	if len(c.ClientAppTypes) > 1 || (len(c.ClientAppTypes) == 1 && c.ClientAppTypes[0] != "all") {
 		return true
 	}
-	if p := c.Platforms; p != nil && !(slices.Equal(p.IncludePlatforms, []string{"all"}) && len(p.ExcludePlatforms) == 0) {
+	if p := c.Platforms; p != nil && (len(p.ExcludePlatforms) > 0 || !slices.Equal(p.IncludePlatforms, []string{"all"})) {
 		return true
 	}
-	if l := c.Locations; l != nil && !(slices.Equal(l.IncludeLocations, []string{"All"}) && len(l.ExcludeLocations) == 0) {
+	if l := c.Locations; l != nil && (len(l.ExcludeLocations) > 0 || !slices.Equal(l.IncludeLocations, []string{"All"})) {
 		return true
 	}
 	if len(c.SignInRiskLevels)+len(c.UserRiskLevels)+len(c.ServicePrincipalRiskLevels) > 0 {
