@@ -134,9 +134,9 @@ type caTally struct {
 	unknown  *unknownValues
 	policies map[[2]string]float64 // state, grant
 	// Indexed by user scope, app scope (the bits' positions in userScopeLabels, appScopeLabels).
-	enforced   [3][3][3]float64         // by enforcement state
-	excluded   [3][3][3]map[string]bool // by exclusion kind: the principals' ids
-	phishingRS [3][3]float64
+	enforced          [3][3][3]float64         // by enforcement state
+	excluded          [3][3][3]map[string]bool // by exclusion kind: the principals' ids
+	phishingResistant [3][3]float64
 }
 
 func newCATally(unknown *unknownValues) *caTally {
@@ -188,7 +188,7 @@ func (t *caTally) add(p caPolicy) error {
 			}
 			t.exclude(u, a, p.Conditions.Users)
 			if p.GrantControls.AuthenticationStrength.phishingResistant() {
-				t.phishingRS[u][a]++
+				t.phishingResistant[u][a]++
 			}
 		}
 	}
@@ -229,7 +229,7 @@ func (s *policiesSnapshot) Collect(ch chan<- prometheus.Metric) {
 			for k, kind := range exclusionKinds {
 				gauge(exclusionsDesc, float64(len(ca.excluded[u][a][k])), users, apps, kind)
 			}
-			gauge(phishingResistantDesc, ca.phishingRS[u][a], users, apps)
+			gauge(phishingResistantDesc, ca.phishingResistant[u][a], users, apps)
 		}
 	}
 	s.methods.collect(gauge)
