@@ -195,7 +195,7 @@ var evolvableGrantControls = map[string]bool{"riskRemediation": true}
 const policiesPageSize = 100
 
 func (s *Server) serveConditionalAccessPolicies(w http.ResponseWriter, r *http.Request) {
-	ps := s.Tenant.policies()
+	ps := tenantOf(r).policies()
 	if ps.NoP1 {
 		// What Graph answers a tenant without P1 here is not documented. This is the answer
 		// Graph's reports give such a tenant (turbot/steampipe-plugin-azuread#98; CIPP-API
@@ -246,22 +246,22 @@ func (p CAPolicy) wireGrantControls(base string, evolvable bool) *CAGrantControl
 	return &g
 }
 
-func (s *Server) serveSecurityDefaults(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) serveSecurityDefaults(w http.ResponseWriter, r *http.Request) {
 	// api-reference/v1.0/api/identitysecuritydefaultsenforcementpolicy-get.md
 	o := &object{buf: []byte{'{'}}
 	o.Str("@odata.context", s.URL+"/v1.0/$metadata#policies/identitySecurityDefaultsEnforcementPolicy")
 	o.Str("description", "Security defaults is a set of basic identity security mechanisms recommended by Microsoft. When enabled, these recommendations will be automatically enforced in your organization. Administrators and users will be better protected from common identity related attacks.")
 	o.Str("displayName", "Security Defaults")
 	o.Str("id", "00000000-0000-0000-0000-000000000005")
-	o.Bool("isEnabled", s.Tenant.policies().SecurityDefaults)
+	o.Bool("isEnabled", tenantOf(r).policies().SecurityDefaults)
 	writeJSON(w, append(o.buf, '}'))
 }
 
-func (s *Server) serveAuthenticationMethodsPolicy(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) serveAuthenticationMethodsPolicy(w http.ResponseWriter, r *http.Request) {
 	// api-reference/v1.0/api/authenticationmethodspolicy-get.md; policyMigrationState from
 	// api-reference/v1.0/resources/authenticationmethodspolicy.md, null as a live v1.0 tenant
 	// sent it (rknightion/graph2otel's recorded fixture).
-	ps := s.Tenant.policies()
+	ps := tenantOf(r).policies()
 	o := &object{buf: []byte{'{'}}
 	o.Str("@odata.context", s.URL+"/v1.0/$metadata#authenticationMethodsPolicy")
 	o.Str("id", "authenticationMethodsPolicy")
