@@ -88,7 +88,7 @@ var (
 		[]string{"tenant_id", "object", "kind"})
 	expirySeriesDroppedDesc = prometheus.NewDesc(namespace+"_credential_expiry_series_dropped_total",
 		"Expiring or recently expired credentials left out of entra_app_credential_expiry_timestamp_seconds by --collector.credentials.expiry-series-limit, summed over the credentials source's refreshes.",
-		nil, nil)
+		[]string{"tenant_id"}, nil)
 )
 
 // credentialsSource reads GET /v1.0/servicePrincipals and GET /v1.0/applications
@@ -193,5 +193,5 @@ func (s *credentialsSnapshot) Collect(ch chan<- prometheus.Metric) {
 	for _, e := range s.series {
 		gauge(credentialExpiryDesc, float64(e.end.UnixNano())/1e9, e.object, e.appID, e.appName, e.kind, e.keyID)
 	}
-	ch <- prometheus.MustNewConstMetric(expirySeriesDroppedDesc, prometheus.CounterValue, s.dropped)
+	ch <- prometheus.MustNewConstMetric(expirySeriesDroppedDesc, prometheus.CounterValue, s.dropped, s.tenantID)
 }

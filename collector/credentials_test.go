@@ -98,7 +98,7 @@ func expirySeriesText(tenantID string, series []fakegraph.ExpirySeries, dropped 
 		fmt.Fprintf(&b, "entra_app_credential_expiry_timestamp_seconds{app_id=%q,app_name=%q,key_id=%q,kind=%q,object=%q,tenant_id=%q} %s\n",
 			s.AppID, s.AppName, s.KeyID, s.Kind, s.Object, tenantID, expositionFloat(float64(s.End.Unix())))
 	}
-	fmt.Fprintf(&b, "# TYPE mfa_exporter_credential_expiry_series_dropped_total counter\nmfa_exporter_credential_expiry_series_dropped_total %d\n", dropped)
+	fmt.Fprintf(&b, "# TYPE mfa_exporter_credential_expiry_series_dropped_total counter\nmfa_exporter_credential_expiry_series_dropped_total{tenant_id=%q} %d\n", tenantID, dropped)
 	return b.String()
 }
 

@@ -8,7 +8,7 @@ import (
 func appCredentials() *dashboardBuilder {
 	return newDashboard("mfa-exporter-credentials", "Service principals and app credentials",
 		"Entra ID service principals and app registrations: secrets versus certificates, expiring and expired credentials (mfa_exporter).",
-		"entra_app_credentials", "entra", "credentials").
+		"entra", "credentials").
 		WithRow(row("Now")).
 		WithPanel(newStat("Service principals with secrets",
 			"Service principals that authenticate with a client secret (alone or beside a certificate).",

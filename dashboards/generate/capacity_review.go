@@ -18,7 +18,7 @@ func capacityReview() *dashboardBuilder {
 	coverage := ofTenant("tenant_user_type:entra_mfa_registration:ratio")
 	return newDashboard("mfa-exporter-capacity", "MFA exporter capacity review",
 		"For SREs: tenant growth, sign-in volume, Graph requests and throttling, refresh durations, time to a coverage target, the exporter's CPU and memory (mfa_exporter).",
-		"entra_mfa_registered_users", "capacity").
+		"capacity").
 		Time("now-30d", "now").
 		WithVariable(customVariable("coverage_target", "Coverage target", []string{"0.9", "0.95", "0.99", "1"}, "0.95")).
 		WithRow(row("Tenant growth")).
@@ -47,13 +47,13 @@ func capacityReview() *dashboardBuilder {
     + sum by (source) (increase(%s[$__range]))
     > 0
   )`,
-				ofExporter("mfa_exporter_graph_requests_total"),
-				ofExporter("mfa_exporter_source_last_success_timestamp_seconds"),
-				ofExporter("mfa_exporter_source_errors_total")), "{{source}}")).
+				ofTenant("mfa_exporter_graph_requests_total"),
+				ofTenant("mfa_exporter_source_last_success_timestamp_seconds"),
+				ofTenant("mfa_exporter_source_errors_total")), "{{source}}")).
 			Span(8).Height(8)).
 		WithPanel(newTimeseries("Graph responses by status code",
 			"Requests per second to Graph by source and HTTP status code.",
-			overTime(sumBy("source, code", "rate("+ofExporter("mfa_exporter_graph_requests_total")+"[$__rate_interval])"), "{{source}} {{code}}")).
+			overTime(sumBy("source, code", "rate("+ofTenant("mfa_exporter_graph_requests_total")+"[$__rate_interval])"), "{{source}} {{code}}")).
 			Span(8).Height(8).Unit("reqps")).
 		WithPanel(newTimeseries("Throttled Graph responses (429)",
 			"429 responses per interval, by source (0 when Graph never throttled). Sustained throttling: raise the source's refresh interval.",
@@ -61,16 +61,16 @@ func capacityReview() *dashboardBuilder {
 			overTime(fmt.Sprintf(`sum by (source) (increase(%s[$__rate_interval]))
   or
 sum by (source) (0 * increase(%s[$__rate_interval]))`,
-				ofExporter("mfa_exporter_graph_requests_total", `code="429"`),
-				ofExporter("mfa_exporter_graph_requests_total")), "{{source}}")).
+				ofTenant("mfa_exporter_graph_requests_total", `code="429"`),
+				ofTenant("mfa_exporter_graph_requests_total")), "{{source}}")).
 			Span(8).Height(8)).
 		WithPanel(newTimeseries("Refresh duration by source",
 			"How long each source's last refresh took, throttling waits included. Compare with --collector.NAME.refresh-timeout.",
-			overTime(ofExporter("mfa_exporter_source_refresh_duration_seconds"), "{{source}}")).
+			overTime(ofTenant("mfa_exporter_source_refresh_duration_seconds"), "{{source}}")).
 			Span(12).Height(8).Unit("s")).
 		WithPanel(newTimeseries("Refresh failures by reason",
 			"Failed refreshes per interval, by source and reason (throttled, forbidden, unlicensed, timeout, ...).",
-			overTime(sumBy("source, reason", "increase("+ofExporter("mfa_exporter_source_errors_total")+"[$__rate_interval])"), "{{source}} {{reason}}")).
+			overTime(sumBy("source, reason", "increase("+ofTenant("mfa_exporter_source_errors_total")+"[$__rate_interval])"), "{{source}} {{reason}}")).
 			Span(12).Height(8)).
 		WithRow(row("Coverage target")).
 		WithPanel(newStat("Time to reach the coverage target",

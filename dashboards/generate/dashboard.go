@@ -21,9 +21,8 @@ const dashboardTag = "mfa_exporter"
 
 // newDashboard starts a dashboard with what all of mfa_exporter's share: a week's time range
 // refreshed every 5 minutes, a shared crosshair, the menu of the other dashboards, and the
-// variables that pick the Prometheus, the exporter and the tenant. tenantMetric is a metric of the
-// dashboard's main source, whose tenant_id values the tenant variable offers.
-func newDashboard(uid, title, description, tenantMetric string, tags ...string) *dashboardBuilder {
+// variables that pick the Prometheus, the exporter and the tenant.
+func newDashboard(uid, title, description string, tags ...string) *dashboardBuilder {
 	//nolint:staticcheck // the classic model, on purpose
 	return dashboard.NewDashboardBuilder(title).
 		Uid(uid).
@@ -42,7 +41,7 @@ func newDashboard(uid, title, description, tenantMetric string, tags ...string) 
 		WithVariable(datasourceVariable()).
 		WithVariable(jobVariable()).
 		WithVariable(instanceVariable()).
-		WithVariable(tenantVariable(tenantMetric))
+		WithVariable(tenantVariable())
 }
 
 // literal is a value written out in full where the SDK's builder would add a default that
@@ -107,10 +106,28 @@ func instanceVariable() *dashboard.QueryVariableBuilder {
 		AllValue(".*")
 }
 
-// tenantVariable picks one tenant: the exporter may watch several, and their series must not be
-// summed together.
-func tenantVariable(metric string) *dashboard.QueryVariableBuilder {
-	return labelValuesVariable("tenant_id", "Tenant", ofExporter(metric), "tenant_id")
+// tenantVariable picks one of the tenants the exporter reads (mfa_exporter_tenant_info), shown
+// by name and valued by tenant_id: an exporter may read hundreds, and their series must not be
+// summed together. Grafana's named capture groups text and value split each series the query
+// lists, whose labels come sorted: ...,name="...",tenant_id="..."}.
+func tenantVariable() *dashboard.QueryVariableBuilder {
+	query := "query_result(" + ofExporter("mfa_exporter_tenant_info") + ")"
+	return dashboard.NewQueryVariableBuilder("tenant_id").
+		Label("Tenant").
+		Datasource(prometheusDatasource()).
+		Definition(query).
+		Query(dashboard.StringOrMap{Map: map[string]any{
+			"qryType": 3, // query result, in the Prometheus variable query editor
+			"query":   query,
+			"refId":   "PrometheusVariableQueryEditor-VariableQuery",
+		}}).
+		Current(unselected()).
+		Hide(dashboard.VariableHideDontHide).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Regex(`/name="(?<text>[^"]*)".*tenant_id="(?<value>[^"]*)"/`).
+		Sort(dashboard.VariableSortAlphabeticalAsc).
+		IncludeAll(false).
+		Multi(false)
 }
 
 // labelValuesVariable offers the values of label on the series of selector, refreshed with the

@@ -1,11 +1,18 @@
 package main
 
-import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
+import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
+)
 
 func mfaCoverage() *dashboardBuilder {
 	return newDashboard("mfa-exporter-coverage", "MFA coverage",
 		"Entra ID MFA registration coverage by user type and admin, methods, and sign-ins without MFA (mfa_exporter).",
-		"entra_mfa_registered_users", "entra", "mfa").
+		"entra", "mfa").
+		WithRow(row("Tenants")).
+		WithPanel(tenantsOverview()).
 		WithRow(row("Now")).
 		WithPanel(newStat("MFA registration coverage",
 			"Users registered for MFA / all users in the registration report (it leaves out disabled users and lags up to 36h). Recording rule tenant:entra_mfa_registration:ratio.",
@@ -68,7 +75,7 @@ func mfaCoverage() *dashboardBuilder {
 		WithRow(row("Exporter")).
 		WithPanel(newTable("Data freshness",
 			"Per source: whether the last refresh from Graph worked (1) or failed (0, the last good snapshot is served), and how old the data is.",
-			asTable(ofExporter("mfa_exporter_source_up")),
+			asTable(ofTenant("mfa_exporter_source_up")),
 			asTable(dataAge())).
 			Span(24).Height(6).
 			OverrideByName("Data age", unit("s")).
@@ -79,9 +86,33 @@ func mfaCoverage() *dashboardBuilder {
 			})))
 }
 
-// dataAge is how old each source's data is: scrapes serve the snapshot of its last good refresh.
+// dataAge is how old each source's data is, of the chosen tenant: scrapes serve the snapshot of
+// its last good refresh.
 func dataAge() string {
-	return "time() - " + ofExporter("mfa_exporter_source_last_success_timestamp_seconds")
+	return "time() - " + ofTenant("mfa_exporter_source_last_success_timestamp_seconds")
+}
+
+// tenantsOverview lists every tenant the exporter reads, one row each: its name, MFA registration
+// coverage, the age of its oldest source's data and how many of its sources failed their last
+// refresh, so that an MSP sees which tenant to open.
+func tenantsOverview() *table.PanelBuilder {
+	failing := fmt.Sprintf("count by (tenant_id) (%[1]s == 0) or (0 * count by (tenant_id) (%[1]s))", ofExporter("mfa_exporter_source_up"))
+	return newTable("Tenants",
+		"Every tenant this exporter reads: MFA registration coverage (recording rule tenant:entra_mfa_registration:ratio), the age of its oldest source's data, and its sources whose last refresh failed. Pick a tenant in the Tenant variable for its details.",
+		asTable(sumBy("tenant_id, name", ofExporter("mfa_exporter_tenant_info"))),
+		asTable(sumBy("tenant_id", ofExporter("tenant:entra_mfa_registration:ratio"))),
+		asTable("max by (tenant_id) (time() - "+ofExporter("mfa_exporter_source_last_success_timestamp_seconds")+")"),
+		asTable(failing)).
+		Span(24).Height(8).
+		OverrideByName("MFA coverage", unit("percentunit")).
+		OverrideByName("Oldest data", unit("s")).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(organize(map[string]any{
+			"excludeByName": map[string]bool{"Time": true, "Value #A": true},
+			"indexByName":   map[string]int{"name": 0, "tenant_id": 1, "Value #B": 2, "Value #C": 3, "Value #D": 4},
+			"renameByName": map[string]string{"name": "Tenant", "tenant_id": "Tenant id", "Value #B": "MFA coverage",
+				"Value #C": "Oldest data", "Value #D": "Sources failing"},
+		}))
 }
 
 // coverageThresholds: under 90% registered is red, under 99% orange.

@@ -21,7 +21,7 @@ func mfaReadiness() *dashboardBuilder {
 	enforced := func(matchers ...string) string { return ofTenant("entra_mfa_enforced", matchers...) }
 	return newDashboard("mfa-exporter-mfa-readiness", "Mandatory MFA readiness",
 		"Is MFA enforced? Conditional Access by user and app scope (enforced, conditional, report-only, none), exclusions, security defaults, the methods policy, the strongest method users registered, and sign-ins without MFA to Azure management (mfa_exporter).",
-		"entra_security_defaults_enabled", "entra", "mfa", "conditional-access").
+		"entra", "mfa", "conditional-access").
 		WithRow(row("Now")).
 		WithPanel(newStat("Azure management: MFA enforced for all users",
 			`Enabled Conditional Access policies without a narrowing condition that require MFA for all users on the Windows Azure Service Management API (portal, CLI, PowerShell, Resource Manager). 0 with security defaults off: alert MFANotEnforcedForAzureManagement.`,

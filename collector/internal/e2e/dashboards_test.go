@@ -133,15 +133,24 @@ func (d dashboard) queries() []query {
 			out = append(out, query{fmt.Sprintf("%s variable %s", d.file, v.Name), string(v.Query), false})
 			continue
 		}
-		// label_values(SELECTOR, label): the selector is PromQL.
-		if m := labelValues.FindStringSubmatch(q.Query); m != nil {
-			out = append(out, query{fmt.Sprintf("%s variable %s", d.file, v.Name), m[1], false})
+		// label_values(SELECTOR, label) and query_result(EXPR): the selector or expression is PromQL.
+		m := labelValues.FindStringSubmatch(q.Query)
+		if m == nil {
+			m = queryResult.FindStringSubmatch(q.Query)
 		}
+		if m == nil {
+			out = append(out, query{fmt.Sprintf("%s variable %s", d.file, v.Name), q.Query, false}) // for the parse check to refuse
+			continue
+		}
+		out = append(out, query{fmt.Sprintf("%s variable %s", d.file, v.Name), m[1], false})
 	}
 	return out
 }
 
-var labelValues = regexp.MustCompile(`^label_values\((.+),\s*[a-zA-Z_][a-zA-Z0-9_]*\)$`)
+var (
+	labelValues = regexp.MustCompile(`^label_values\((.+),\s*[a-zA-Z_][a-zA-Z0-9_]*\)$`)
+	queryResult = regexp.MustCompile(`^query_result\((.+)\)$`)
+)
 
 func TestDashboardStructure(t *testing.T) {
 	dashboards := loadDashboards(t)

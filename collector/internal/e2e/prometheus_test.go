@@ -63,7 +63,8 @@ func startEndToEnd(t *testing.T) *endToEnd {
 	dir := t.TempDir()
 
 	sources := exporterSources(t)
-	args := []string{"--demo", "--demo.users=" + strconv.Itoa(demoUsers)}
+	// Two tenants, so that the tenant picker and the tenants overview have a choice to offer.
+	args := []string{"--demo", "--demo.users=" + strconv.Itoa(demoUsers), "--demo.tenants=2"}
 	for _, s := range sources {
 		args = append(args, "--collector."+s+".refresh-interval="+refreshInterval)
 	}
@@ -72,13 +73,11 @@ func startEndToEnd(t *testing.T) *endToEnd {
 	families := waitForSources(t, exp, &http.Client{Timeout: 10 * time.Second},
 		func() *http.Request { return newRequest(t, "http://"+exporterAddr+"/metrics") }, sources...)
 	exported := map[string]bool{}
-	tenantID := ""
-	for name, mf := range families {
+	for name := range families {
 		exported[name] = true
-		if strings.HasPrefix(name, "entra_") && len(mf.Metric) > 0 {
-			tenantID = labelsOf(mf.Metric[0])["tenant_id"]
-		}
 	}
+	// The first demo tenant, whose ground truth the alert checks compare with.
+	tenantID := fakegraph.DemoTenantID
 
 	job, recorded := prometheusConfig(t, dir, exporterAddr)
 	run := &endToEnd{exported: exported, recorded: recorded, tenantID: tenantID}

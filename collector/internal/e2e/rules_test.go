@@ -17,10 +17,10 @@ const (
 	exampleConfig = "alerts/examples/prometheus.yml"
 )
 
-// requiredAlerts are the alerts issues 5 and 10 ask for.
+// requiredAlerts are the alerts issues 5, 10 and 11 ask for.
 var requiredAlerts = []string{"MFARegistrationCoverageDropped", "MFARegistrationCoverageLow", "MFAAdminsUnregistered",
 	"MFASigninsWithoutMFAToAzureManagement", "AppCredentialExpiringSoon", "AppCredentialExpired",
-	"MFAExporterSourceFailing", "MFAExporterDataStale", "MFAExporterDown",
+	"MFAExporterSourceFailing", "MFAExporterDataStale", "MFAExporterDown", "MFAExporterConfigReloadFailed", "MFAExporterStorageFailing",
 	"MFANotEnforcedForAzureManagement", "MFANotEnforcedForAdmins", "MFAEnforcementExclusionsGrew",
 	"MFAAdminsWithoutPhishingResistantMethod", "MFAWeakMethodEnabled", "MFAPolicyOnlyReportOnly"}
 
