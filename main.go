@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
@@ -137,12 +136,14 @@ func run(logger *slog.Logger, o options) error {
 	}
 	go reloadOnSIGHUP(ctx, exporter, logger)
 	http.HandleFunc("/-/reload", reloadHandler(exporter))
+	// The exporter's own series are rendered by its Handler, from a cache per tenant; the registry
+	// holds the rest.
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(exporter, versioncollector.NewCollector(name),
+	registry.MustRegister(versioncollector.NewCollector(name),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	exporter.Start(ctx)
 
-	http.Handle(o.metricsPath, promhttp.HandlerFor(registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
+	http.Handle(o.metricsPath, exporter.Handler(registry))
 	if o.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "MFA Exporter",

@@ -13,7 +13,6 @@
 package collector
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -171,8 +170,6 @@ type Exporter struct {
 	mu      sync.Mutex      // held by Start and Reload
 	ctx     context.Context // Start's; nil before Start
 
-	requests      *prometheus.CounterVec
-	errors        *prometheus.CounterVec
 	reloadOK      prometheus.Gauge
 	reloadTime    prometheus.Gauge
 	storeFailures prometheus.Counter
@@ -181,6 +178,7 @@ type Exporter struct {
 // runner runs one source of one tenant: a refresh at a time, and the last good snapshot and
 // health it left.
 type runner struct {
+	tenant     *tenant
 	tenantID   string
 	name       string
 	permission string
@@ -228,14 +226,6 @@ func newExporter(cfg exporterConfig) (*Exporter, error) {
 	}
 	e := &Exporter{
 		logger: cfg.logger, now: cfg.now, load: cfg.load, store: cfg.store, apps: map[string]*graph.AppPacer{},
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "graph_requests_total",
-			Help: "HTTP requests the background refreshes sent to Microsoft Graph, by tenant, source and response status code, retries and 429s included.",
-		}, []string{"tenant_id", "source", "code"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "source_errors_total",
-			Help: "Background refreshes of a source of a tenant that failed, by reason.",
-		}, []string{"tenant_id", "source", "reason"}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "config_last_reload_successful",
 			Help: "1 if the last load of --config.file (at start, on SIGHUP or POST /-/reload) worked, 0 if it failed and the configuration loaded before still runs.",
@@ -355,6 +345,7 @@ func (e *Exporter) refresh(ctx context.Context, r *runner) (started time.Time, o
 	h.lastSuccess = time.Now()
 	r.snapshot.Store(&snap)
 	r.health.Store(h)
+	r.tenant.changed()
 	e.logger.Debug("refresh done", "tenant_id", r.tenantID, "source", r.name, "duration", h.duration)
 	e.save(r)
 	return started, true
@@ -366,8 +357,9 @@ func (e *Exporter) failed(ctx context.Context, r *runner, h *health, err error) 
 	if ctx.Err() == context.DeadlineExceeded {
 		gerr.Reason = graph.ReasonTimeout
 	}
-	e.errors.WithLabelValues(r.tenantID, r.name, gerr.Reason).Inc()
+	r.tenant.errors.WithLabelValues(r.name, gerr.Reason).Inc()
 	r.health.Store(h)
+	r.tenant.changed()
 	// The kind, not the text: a timeout's or network error's text names the page's URL.
 	failure := fmt.Sprintf("%s %d %s", gerr.Reason, gerr.Status, gerr.Code)
 	level := slog.LevelError
@@ -384,27 +376,17 @@ func (e *Exporter) failed(ctx context.Context, r *runner, h *health, err error) 
 // Describe sends nothing: the snapshots' label sets vary, so the Exporter is an unchecked collector.
 func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 
-// Collect renders the cached snapshots; it never calls Graph.
+// Collect renders the cached snapshots; it never calls Graph. /metrics is served by Handler,
+// which renders the same from a cache per tenant.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, t := range *e.tenants.Load() {
-		ch <- prometheus.MustNewConstMetric(tenantInfoDesc, prometheus.GaugeValue, 1, t.spec.id, cmp.Or(t.spec.name, t.spec.id))
-		for _, r := range t.runners {
-			if snap := r.snapshot.Load(); snap != nil {
-				(*snap).Collect(ch)
-			}
-			h := r.health.Load()
-			if h == nil {
-				continue // the first refresh has not finished yet
-			}
-			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(h.up), r.tenantID, r.name)
-			ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, h.duration.Seconds(), r.tenantID, r.name)
-			if !h.lastSuccess.IsZero() {
-				ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(h.lastSuccess.UnixNano())/1e9, r.tenantID, r.name)
-			}
-		}
+		t.Collect(ch)
 	}
-	e.requests.Collect(ch)
-	e.errors.Collect(ch)
+	e.collectOwn(ch)
+}
+
+// collectOwn sends the exporter's metrics that belong to no tenant.
+func (e *Exporter) collectOwn(ch chan<- prometheus.Metric) {
 	e.reloadOK.Collect(ch)
 	e.reloadTime.Collect(ch)
 	if e.store != nil {

@@ -52,11 +52,11 @@ func sourceUp(t testing.TB, e *Exporter) (float64, bool) {
 }
 
 func requestsWithCode(e *Exporter, code int) float64 {
-	return testutil.ToFloat64(e.requests.WithLabelValues(onlyTenant(e), "users", fmt.Sprint(code)))
+	return testutil.ToFloat64(onlyTenant(e).requests.WithLabelValues("users", fmt.Sprint(code)))
 }
 
 func errorsWithReason(e *Exporter, reason string) float64 {
-	return testutil.ToFloat64(e.errors.WithLabelValues(onlyTenant(e), "users", reason))
+	return testutil.ToFloat64(onlyTenant(e).errors.WithLabelValues("users", reason))
 }
 
 // reportPages counts the report requests Graph saw.

@@ -112,5 +112,5 @@ func contains(list []string, s string) bool {
 
 func refresh(e *Exporter) { e.refreshAll(context.Background()) }
 
-// onlyTenant is the id of the exporter's one tenant.
-func onlyTenant(e *Exporter) string { return (*e.tenants.Load())[0].spec.id }
+// onlyTenant is the exporter's one tenant.
+func onlyTenant(e *Exporter) *tenant { return (*e.tenants.Load())[0] }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,21 +33,67 @@ type tenantSpec struct {
 	sources   map[string]sourceSettings
 }
 
-// tenant is a running tenant: a runner per source.
+// tenant is a running tenant: a runner per source, and its counters.
 type tenant struct {
-	spec    tenantSpec
-	runners []*runner
-	stop    context.CancelFunc // ends its runners; nil until started
-	stopped sync.WaitGroup
+	spec     tenantSpec
+	runners  []*runner
+	requests *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+	stop     context.CancelFunc // ends its runners; nil until started
+	stopped  sync.WaitGroup
+
+	// version changes whenever what the tenant serves may have changed; cache is what it served
+	// at a version (render.go).
+	version atomic.Uint64
+	cache   renderCache
 }
+
+// changed says that what the tenant serves may have changed, so that its rendering is redone.
+func (t *tenant) changed() { t.version.Add(1) }
+
+// Collect renders the tenant's snapshots, health and counters.
+func (t *tenant) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(tenantInfoDesc, prometheus.GaugeValue, 1, t.spec.id, cmp.Or(t.spec.name, t.spec.id))
+	for _, r := range t.runners {
+		if snap := r.snapshot.Load(); snap != nil {
+			(*snap).Collect(ch)
+		}
+		h := r.health.Load()
+		if h == nil {
+			continue // the first refresh has not finished yet
+		}
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(h.up), r.tenantID, r.name)
+		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, h.duration.Seconds(), r.tenantID, r.name)
+		if !h.lastSuccess.IsZero() {
+			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(h.lastSuccess.UnixNano())/1e9, r.tenantID, r.name)
+		}
+	}
+	t.requests.Collect(ch)
+	t.errors.Collect(ch)
+}
+
+// Describe sends nothing: the tenant is an unchecked collector, as the Exporter is.
+func (t *tenant) Describe(chan<- *prometheus.Desc) {}
 
 // newTenant builds a tenant's client and sources. The runners of a tenant the reload replaces
 // (previous) hand over their snapshots and health, so that a changed credential, say, does not
 // empty the tenant's series; a stored state is restored otherwise.
 func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error) {
+	tenantLabel := prometheus.Labels{"tenant_id": spec.id}
+	t := &tenant{spec: spec,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "graph_requests_total", ConstLabels: tenantLabel,
+			Help: "HTTP requests the background refreshes sent to Microsoft Graph, by tenant, source and response status code, retries and 429s included.",
+		}, []string{"source", "code"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "source_errors_total", ConstLabels: tenantLabel,
+			Help: "Background refreshes of a source of a tenant that failed, by reason.",
+		}, []string{"source", "reason"}),
+	}
 	gopts := spec.graph
 	gopts.OnResponse = func(source string, code int) {
-		e.requests.WithLabelValues(spec.id, source, strconv.Itoa(code)).Inc()
+		t.requests.WithLabelValues(source, strconv.Itoa(code)).Inc()
+		t.changed()
 	}
 	if spec.appLimits != nil {
 		if e.apps[spec.app] == nil {
@@ -59,7 +106,6 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 		return nil, fmt.Errorf("tenant %s: %w", spec.id, err)
 	}
 	sc := sourceConfig{graph: client, tenantID: spec.id, logger: e.logger, now: e.now}
-	t := &tenant{spec: spec}
 	names := make([]string, 0, len(spec.sources))
 	for name := range spec.sources {
 		names = append(names, name)
@@ -71,7 +117,7 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", name, err)
 		}
-		r := &runner{tenantID: spec.id, name: name, source: src, settings: s}
+		r := &runner{tenant: t, tenantID: spec.id, name: name, source: src, settings: s}
 		if declared := sourceSpecs[name]; declared != nil {
 			r.permission = declared.permission
 		}
@@ -83,7 +129,7 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 			}
 		}
 		for _, reason := range graph.Reasons() {
-			e.errors.WithLabelValues(spec.id, name, reason)
+			t.errors.WithLabelValues(name, reason)
 		}
 		t.runners = append(t.runners, r)
 	}
@@ -99,14 +145,13 @@ func (e *Exporter) startTenant(t *tenant) {
 	}
 }
 
-// stopTenant ends the tenant's refreshes and forgets its counters, so that its series disappear.
+// stopTenant ends the tenant's refreshes; once it is no longer among the tenants, its series
+// (counters included) are no longer served.
 func (e *Exporter) stopTenant(t *tenant) {
 	if t.stop != nil {
 		t.stop()
 		t.stopped.Wait()
 	}
-	e.requests.DeletePartialMatch(prometheus.Labels{"tenant_id": t.spec.id})
-	e.errors.DeletePartialMatch(prometheus.Labels{"tenant_id": t.spec.id})
 }
 
 func sortTenants(ts []*tenant) {
