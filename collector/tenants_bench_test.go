@@ -74,15 +74,27 @@ func BenchmarkScrapeTenants(b *testing.B) {
 				// the registry path it replaced, for comparison
 				"registry": promhttp.HandlerFor(prometheus.Gatherers{reg, process}, promhttp.HandlerOpts{}),
 			}
-			for _, path := range []string{"cached", "registry"} {
+			// "changed": every tenant changed since the last scrape (the first scrape, or one after
+			// a round of refreshes of them all), so every tenant's text is rendered again.
+			for _, path := range []string{"cached", "changed", "registry"} {
 				for _, encoding := range []string{"identity", "gzip"} {
 					b.Run("path="+path+"/encoding="+encoding, func(b *testing.B) {
 						var size int
+						handler := handlers[path]
+						if path == "changed" {
+							handler = handlers["cached"]
+						}
+						handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil)) // fill the caches
 						for b.Loop() {
+							if path == "changed" {
+								for _, t := range *e.tenants.Load() {
+									t.changed()
+								}
+							}
 							req := httptest.NewRequest("GET", "/metrics", nil)
 							req.Header.Set("Accept-Encoding", encoding)
 							rec := httptest.NewRecorder()
-							handlers[path].ServeHTTP(rec, req)
+							handler.ServeHTTP(rec, req)
 							size = rec.Body.Len()
 							if encoding == "gzip" {
 								if _, err := gzip.NewReader(bytes.NewReader(rec.Body.Bytes())); err != nil {

@@ -61,6 +61,11 @@ func TestRefusesBadInputAtStart(t *testing.T) {
 	unknownField := filepath.Join(dir, "unknown-field.yml")
 	writeFile(t, unknownField, "basic_auth_user:\n  prometheus: x\n")
 
+	badConfig := filepath.Join(dir, "tenants.yml")
+	writeFile(t, badConfig, "tenants:\n  - tenant_id: "+tenant+"\n    client_id: app\n    client_secret_file: nothere.secret\n")
+	storageFile := filepath.Join(dir, "not-a-directory")
+	writeFile(t, storageFile, "")
+
 	withTenant := cleanEnv("AZURE_TENANT_ID=" + tenant)
 	for _, tc := range []struct {
 		name string
@@ -92,6 +97,14 @@ func TestRefusesBadInputAtStart(t *testing.T) {
 		{"telemetry path with a wildcard", cleanEnv(), []string{"--demo", "--web.telemetry-path=/{x}"}, []string{"--web.telemetry-path", "/{x}"}},
 		{"listen address without port", cleanEnv(), []string{"--demo", "--demo.users=10", "--web.listen-address=localhost"}, []string{"--web.listen-address", "localhost"}},
 		{"unknown log level", cleanEnv(), []string{"--demo", "--log.level=loud"}, []string{"log level", "loud"}},
+		{"config file missing", cleanEnv(), []string{"--config.file=" + filepath.Join(dir, "none.yml")}, []string{"--config.file", "none.yml"}},
+		{"config file names a missing secret", cleanEnv(), []string{"--config.file=" + badConfig},
+			[]string{"--config.file", badConfig + ":4: tenants[0].client_secret_file", "nothere.secret"}},
+		{"config file and demo", cleanEnv(), []string{"--demo", "--config.file=" + badConfig}, []string{"--demo", "--config.file", "choose one"}},
+		{"shard out of range", cleanEnv(), []string{"--demo", "--tenants.shard=3/3"}, []string{"--tenants.shard=3/3", "0 to N-1"}},
+		{"no concurrent refreshes", cleanEnv(), []string{"--demo", "--graph.max-concurrent-refreshes=0"}, []string{"--graph.max-concurrent-refreshes", "at least 1"}},
+		{"storage path is a file", cleanEnv(), []string{"--demo", "--storage.path=" + storageFile}, []string{"--storage.path", "not-a-directory"}},
+		{"no demo tenants", cleanEnv(), []string{"--demo", "--demo.tenants=0"}, []string{"--demo.tenants", "at least 1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

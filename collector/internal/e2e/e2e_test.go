@@ -131,6 +131,7 @@ func runToExit(t *testing.T, env []string, args ...string) (string, int) {
 type exporter struct {
 	addr string // host:port it listens on
 	logs *testsupport.LogBuffer
+	proc *os.Process
 }
 
 // startExporter runs the exporter on a free port until the test ends, then stops it with SIGINT
@@ -175,7 +176,7 @@ func startExporter(t *testing.T, env []string, args ...string) *exporter {
 			var entry struct{ Msg, Address string }
 			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "Listening on" {
 				listening = true
-				return &exporter{addr: entry.Address, logs: logs}
+				return &exporter{addr: entry.Address, logs: logs, proc: cmd.Process}
 			}
 		}
 		select {
