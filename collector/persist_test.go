@@ -95,7 +95,9 @@ func TestUnusableStoredStateIsIgnored(t *testing.T) {
 		"truncated":     func(b []byte) []byte { return b[:len(b)/3] },
 		"garbage":       func([]byte) []byte { return []byte("\x00\x01 not json") },
 		"other version": func(b []byte) []byte { return []byte(strings.Replace(string(b), `"format":1`, `"format":7`, 1)) },
-		"bad snapshot":  func(b []byte) []byte { return []byte(strings.Replace(string(b), `entra_mfa_registered_users{`, `entra_mfa_registered_users{{`, 1)) },
+		"bad snapshot": func(b []byte) []byte {
+			return []byte(strings.Replace(string(b), `entra_mfa_registered_users{`, `entra_mfa_registered_users{{`, 1))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
