@@ -231,12 +231,16 @@ type tenantsFile struct {
 	o           Options
 	sources     map[string]sourceSettings
 	credentials *graph.Credentials
-	// transport sends the Graph requests; nil means the system's (tests trust the fake Graph).
+	// transport sends every tenant's Graph requests.
 	transport http.RoundTripper
 }
 
+// newTenantsFile reads the tenants of o.ConfigFile. Their Graph clients and credentials share one
+// HTTP transport, so that hundreds of tenants share a pool of connections rather than holding
+// one or two each.
 func newTenantsFile(o Options, sources map[string]sourceSettings) *tenantsFile {
-	return &tenantsFile{o: o, sources: sources, credentials: &graph.Credentials{}}
+	shared := http.DefaultTransport.(*http.Transport).Clone()
+	return &tenantsFile{o: o, sources: sources, transport: shared, credentials: &graph.Credentials{Transport: &http.Client{Transport: shared}}}
 }
 
 // load reads the file and builds every tenant's spec; the shard is applied by the Exporter.

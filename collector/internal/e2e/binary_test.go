@@ -219,7 +219,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, cert *x509.
 	return certFile, keyFile, cert
 }
 
-func writePEM(t *testing.T, path string, blocks ...*pem.Block) {
+func writePEM(t testing.TB, path string, blocks ...*pem.Block) {
 	t.Helper()
 	var b bytes.Buffer
 	for _, block := range blocks {
@@ -349,7 +349,7 @@ func TestCredentialFlowsAgainstFakeAuthority(t *testing.T) {
 
 // clientCertificate writes an app's RSA key and self-signed certificate as one PEM file, the
 // form AZURE_CLIENT_CERTIFICATE_PATH takes, and returns the certificate.
-func clientCertificate(t *testing.T, path string) *x509.Certificate {
+func clientCertificate(t testing.TB, path string) *x509.Certificate {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -136,7 +136,7 @@ type exporter struct {
 
 // startExporter runs the exporter on a free port until the test ends, then stops it with SIGINT
 // and checks that it shut down cleanly (and, under -race, without a data race).
-func startExporter(t *testing.T, env []string, args ...string) *exporter {
+func startExporter(t testing.TB, env []string, args ...string) *exporter {
 	t.Helper()
 	logs := &testsupport.LogBuffer{}
 	cmd := exec.Command(exporterBin, append([]string{"--web.listen-address=127.0.0.1:0", "--log.format=json"}, args...)...)
@@ -190,7 +190,7 @@ func startExporter(t *testing.T, env []string, args ...string) *exporter {
 }
 
 // get fetches url and returns the status and body.
-func get(t *testing.T, client *http.Client, req *http.Request) (int, string) {
+func get(t testing.TB, client *http.Client, req *http.Request) (int, string) {
 	t.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -203,7 +203,7 @@ func get(t *testing.T, client *http.Client, req *http.Request) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func newRequest(t *testing.T, url string) *http.Request {
+func newRequest(t testing.TB, url string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -253,7 +253,7 @@ func waitForSources(t *testing.T, e *exporter, client *http.Client, req func() *
 }
 
 // writeFile writes a file the exporter under test reads, readable only by its owner.
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)

@@ -28,7 +28,7 @@ type multiTenantFake struct {
 	env                  []string
 }
 
-func startMultiTenantFake(t *testing.T, n int) *multiTenantFake {
+func startMultiTenantFake(t testing.TB, n int) *multiTenantFake {
 	t.Helper()
 	var tenants []*fakegraph.Tenant
 	for i := range n {
@@ -36,6 +36,12 @@ func startMultiTenantFake(t *testing.T, n int) *multiTenantFake {
 			Users: 400 + 500*i, UnregisteredAdmins: 1, Domain: fmt.Sprintf("t%d.example", i),
 			SignIns: fakegraph.SignInMix{PerDay: 2000}})
 	}
+	return serveTenants(t, tenants)
+}
+
+// serveTenants serves the tenants from a fake Graph with the token service.
+func serveTenants(t testing.TB, tenants []*fakegraph.Tenant) *multiTenantFake {
+	t.Helper()
 	fake := fakegraph.Start(tenants...)
 	t.Cleanup(fake.Close)
 	tokens := testsupport.NewTokenService(fake)
@@ -58,7 +64,7 @@ func tenantEntry(id string, extra ...string) string {
 
 // configFile writes the configuration file of the entries; the first defines the MSP app's keys
 // as an anchor that the others merge.
-func (m *multiTenantFake) configFile(t *testing.T, entries ...string) string {
+func (m *multiTenantFake) configFile(t testing.TB, entries ...string) string {
 	t.Helper()
 	path := filepath.Join(m.dir, "mfa.yml")
 	first := strings.Replace(entries[0], "<<: *msp", "<<: &msp {client_id: msp-app, client_secret_file: msp.secret}", 1)
@@ -67,7 +73,7 @@ func (m *multiTenantFake) configFile(t *testing.T, entries ...string) string {
 }
 
 // scrapeFamilies reads /metrics.
-func scrapeFamilies(t *testing.T, e *exporter) map[string]*dto.MetricFamily {
+func scrapeFamilies(t testing.TB, e *exporter) map[string]*dto.MetricFamily {
 	t.Helper()
 	status, body := get(t, &http.Client{Timeout: 10 * time.Second}, newRequest(t, "http://"+e.addr+"/metrics"))
 	if status != http.StatusOK {
@@ -94,7 +100,7 @@ func upByTenant(families map[string]*dto.MetricFamily) map[[2]string]float64 {
 }
 
 // waitForTenants scrapes until every tenant's named sources are up, and returns that scrape.
-func waitForTenants(t *testing.T, e *exporter, want map[string][]string) map[string]*dto.MetricFamily {
+func waitForTenants(t testing.TB, e *exporter, want map[string][]string) map[string]*dto.MetricFamily {
 	t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		families := scrapeFamilies(t, e)
