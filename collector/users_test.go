@@ -21,16 +21,22 @@ func userTruthText(tenant *fakegraph.Tenant) string {
 		fmt.Fprintf(&b, "# TYPE %s gauge\n%s", name, strings.Join(lines, ""))
 	}
 	groups := map[string][]string{}
+	served := map[fakegraph.UserGroup]fakegraph.UserCounts{} // the four documented groups always, 0 when empty
 	for _, ut := range []string{"member", "guest"} {
-		for _, admin := range []bool{false, true} {
-			c := truth.Groups[fakegraph.UserGroup{UserType: ut, Admin: admin}]
-			labels := fmt.Sprintf(`{admin="%t",tenant_id="%s",user_type="%s"}`, admin, tenant.ID, ut)
-			groups["entra_mfa_registered_users"] = append(groups["entra_mfa_registered_users"], fmt.Sprintf("entra_mfa_registered_users%s %d\n", labels, c.Registered))
-			groups["entra_mfa_unregistered_users"] = append(groups["entra_mfa_unregistered_users"], fmt.Sprintf("entra_mfa_unregistered_users%s %d\n", labels, c.Unregistered))
-			groups["entra_mfa_capable_users"] = append(groups["entra_mfa_capable_users"], fmt.Sprintf("entra_mfa_capable_users%s %d\n", labels, c.Capable))
-			groups["entra_passwordless_capable_users"] = append(groups["entra_passwordless_capable_users"], fmt.Sprintf("entra_passwordless_capable_users%s %d\n", labels, c.Passwordless))
-			groups["entra_sspr_registered_users"] = append(groups["entra_sspr_registered_users"], fmt.Sprintf("entra_sspr_registered_users%s %d\n", labels, c.SsprRegistered))
+		for _, admin := range []string{"false", "true"} {
+			served[fakegraph.UserGroup{UserType: ut, Admin: admin}] = fakegraph.UserCounts{}
 		}
+	}
+	for g, c := range truth.Groups {
+		served[g] = c
+	}
+	for g, c := range served {
+		labels := fmt.Sprintf(`{admin="%s",tenant_id="%s",user_type="%s"}`, g.Admin, tenant.ID, g.UserType)
+		groups["entra_mfa_registered_users"] = append(groups["entra_mfa_registered_users"], fmt.Sprintf("entra_mfa_registered_users%s %d\n", labels, c.Registered))
+		groups["entra_mfa_unregistered_users"] = append(groups["entra_mfa_unregistered_users"], fmt.Sprintf("entra_mfa_unregistered_users%s %d\n", labels, c.Unregistered))
+		groups["entra_mfa_capable_users"] = append(groups["entra_mfa_capable_users"], fmt.Sprintf("entra_mfa_capable_users%s %d\n", labels, c.Capable))
+		groups["entra_passwordless_capable_users"] = append(groups["entra_passwordless_capable_users"], fmt.Sprintf("entra_passwordless_capable_users%s %d\n", labels, c.Passwordless))
+		groups["entra_sspr_registered_users"] = append(groups["entra_sspr_registered_users"], fmt.Sprintf("entra_sspr_registered_users%s %d\n", labels, c.SsprRegistered))
 	}
 	for k, n := range truth.Methods {
 		groups["entra_auth_method_registered_users"] = append(groups["entra_auth_method_registered_users"],

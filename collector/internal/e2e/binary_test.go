@@ -45,7 +45,7 @@ func checkUserCounts(t *testing.T, families map[string]*dto.MetricFamily, tenant
 		}
 		for _, m := range mf.Metric {
 			l := labelsOf(m)
-			want := count(truth.Groups[fakegraph.UserGroup{UserType: l["user_type"], Admin: l["admin"] == "true"}])
+			want := count(truth.Groups[fakegraph.UserGroup{UserType: l["user_type"], Admin: l["admin"]}])
 			if l["tenant_id"] != tenant.ID || m.GetGauge().GetValue() != float64(want) {
 				t.Errorf("%s%v = %v, want %d with tenant_id %s", family, l, m.GetGauge().GetValue(), want, tenant.ID)
 			}

@@ -20,6 +20,10 @@ type Tenant struct {
 	Credentials CredentialMix
 	// SignIns sizes the sign-in log (signins.go).
 	SignIns SignInMix
+	// Odd is the share of users and sign-ins whose record departs from what Graph documents (a
+	// field missing, an undocumented value: User.Odd, SignIn.Odd), as a future Graph or a broken
+	// proxy might send; 0 serves only documented shapes.
+	Odd float64
 	// Domain is the tenant's verified domain, used in generated UPNs.
 	Domain string
 	// Now is the tenant's clock; nil means time.Now.
