@@ -45,9 +45,13 @@ var (
 	signInsScope = kingpin.Flag("collector.signins.scope",
 		"Which sign-ins the signins source reads: all, or azure_management (only those of the app table's apps or to Azure Resource Manager, asked of Graph in $filter: far fewer requests in a large tenant).").
 		Default(scopeAll).Enum(scopeAll, scopeAzureManagement)
-	signInsApps = kingpin.Flag("collector.signins.app",
-		"NAME=APPID: count sign-ins with this client app id as app=NAME, adding to the built-in table of Azure management apps or renaming its entry (repeatable).").
-		PlaceHolder("NAME=APPID").Strings()
+	signInsApps = func() *appEntries {
+		apps := &appEntries{}
+		kingpin.Flag("collector.signins.app",
+			"NAME=APPID: count sign-ins with this client app id as app=NAME, adding to the built-in table of Azure management apps or renaming its entry (repeatable).").
+			PlaceHolder("NAME=APPID").SetValue(apps)
+		return apps
+	}()
 )
 
 // signInsRetention is how long the sign-in log keeps records with Entra ID P1/P2.

@@ -26,20 +26,46 @@ var appNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 func newAppTable(entries []string) (appTable, error) {
 	t := maps.Clone(appTable(builtinManagementApps))
 	for _, e := range entries {
-		name, appID, ok := strings.Cut(e, "=")
-		id, err := uuid.Parse(appID)
-		switch {
-		case !ok:
-			return nil, fmt.Errorf("--collector.signins.app=%q: want NAME=APPID, e.g. m365_admin_center=618dd325-23f6-4b6f-8380-4df78026e39b", e)
-		case !appNamePattern.MatchString(name) || name == labelOther || name == labelUnknown:
-			return nil, fmt.Errorf("--collector.signins.app=%q: the name %q must be lowercase letters, digits and _, starting with a letter, at most 64 characters, and not other or unknown", e, name)
-		case err != nil || len(appID) != 36:
-			return nil, fmt.Errorf("--collector.signins.app=%q: the app id %q is not a GUID such as 618dd325-23f6-4b6f-8380-4df78026e39b", e, appID)
+		appID, name, err := parseAppEntry(e)
+		if err != nil {
+			return nil, fmt.Errorf("--collector.signins.app=%s: %w", e, err)
 		}
-		t[id.String()] = name
+		t[appID] = name
 	}
 	return t, nil
 }
+
+// parseAppEntry reads NAME=APPID.
+func parseAppEntry(e string) (appID, name string, err error) {
+	name, appID, ok := strings.Cut(e, "=")
+	id, err := uuid.Parse(appID)
+	switch {
+	case !ok:
+		return "", "", fmt.Errorf("want NAME=APPID, e.g. m365_admin_center=618dd325-23f6-4b6f-8380-4df78026e39b")
+	case !appNamePattern.MatchString(name) || name == labelOther || name == labelUnknown:
+		return "", "", fmt.Errorf("the name %q must be lowercase letters, digits and _, starting with a letter, at most 64 characters, and not other or unknown", name)
+	case err != nil || len(appID) != 36:
+		return "", "", fmt.Errorf("the app id %q is not a GUID such as 618dd325-23f6-4b6f-8380-4df78026e39b", appID)
+	}
+	return id.String(), name, nil
+}
+
+// appEntries are the values of --collector.signins.app, each checked as the flags are parsed,
+// so that a bad one stops the exporter before anything else is tried.
+type appEntries []string
+
+func (a *appEntries) Set(v string) error {
+	if _, _, err := parseAppEntry(v); err != nil {
+		return err
+	}
+	*a = append(*a, v)
+	return nil
+}
+
+func (a *appEntries) String() string { return strings.Join(*a, ",") }
+
+// IsCumulative makes the flag repeatable.
+func (a *appEntries) IsCumulative() bool { return true }
 
 // label is the app label of a sign-in's appId.
 func (t appTable) label(appID string) string {

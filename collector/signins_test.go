@@ -537,7 +537,8 @@ func TestSignInRecords(t *testing.T) {
 }
 
 func TestSignInsOptionsAreChecked(t *testing.T) {
-	for _, o := range []signInsOptions{{window: 0}, {window: 31 * 24 * time.Hour}, {window: time.Hour, overlap: -time.Second}, {window: time.Hour, overlap: time.Hour}} {
+	for _, o := range []signInsOptions{{window: 0, scope: scopeAll}, {window: 31 * 24 * time.Hour, scope: scopeAll},
+		{window: time.Hour, overlap: -time.Second, scope: scopeAll}, {window: time.Hour, overlap: time.Hour, scope: scopeAll}, {window: time.Hour, scope: "tenant"}} {
 		if _, err := newSignInsSource(sourceConfig{}, o); err == nil || !strings.Contains(err.Error(), "--collector.signins.") {
 			t.Errorf("options %+v: got %v, want an error naming the flag", o, err)
 		}
