@@ -42,11 +42,23 @@ func credentialsPage(object, spType string, keys, passwords []string) string {
 		object, typ, strings.Join(keys, ","), strings.Join(passwords, ","))
 }
 
-// The documented SAML shape and its kin, each alone on a page: how many certificates and
-// secrets each is, and which key_id its expiry series carries. The first two and the Symmetric
-// key fail on the old code, which merged entries by keyId and took every key for a certificate.
-func TestCredentialShapes(t *testing.T) {
-	end := credentialsClock.Add(10 * 24 * time.Hour) // expiring: every credential has an expiry series
+// credentialShape is a service principal or application with these credentials, and what the
+// exporter must count of it.
+type credentialShape struct {
+	name            string
+	object, spType  string
+	keys, passwords []string
+	certificates    int
+	secrets         int
+	unknown         int // credentials of an undocumented key type
+	credential      string
+	keyIDs          []string // of the expiry series, sorted: a credential's is its least keyId
+	spTypeLabel     string
+	skipped         int
+}
+
+// credentialShapes are the documented SAML shape and its kin, each expiring at end.
+func credentialShapes(end time.Time) []credentialShape {
 	const (
 		// From GD api-reference/v1.0/api/serviceprincipal-addtokensigningcertificate.md's example:
 		// the Verify key's keyId and the shared customKeyIdentifier.
@@ -64,18 +76,7 @@ func TestCredentialShapes(t *testing.T) {
 	}
 	trioKeys, trioPasswords := samlTrio(signKey, verifyKey, thumb)
 	rolledKeys, rolledPasswords := samlTrio(sign2, verify2, thumb2)
-	for _, tc := range []struct {
-		name            string
-		object, spType  string
-		keys, passwords []string
-		certificates    int
-		secrets         int
-		unknown         int // credentials of an undocumented key type
-		credential      string
-		keyIDs          []string // of the expiry series, sorted: a credential's is its least keyId
-		spTypeLabel     string
-		skipped         int
-	}{
+	return []credentialShape{
 		{name: "the documented SAML trio is one certificate", object: "servicePrincipals", spType: "Application",
 			keys: trioKeys, passwords: trioPasswords, certificates: 1, credential: "certificate", keyIDs: []string{verifyKey}},
 		{name: "a rolled-over pair is two certificates", object: "servicePrincipals", spType: "Application",
@@ -101,48 +102,60 @@ func TestCredentialShapes(t *testing.T) {
 			keys: []string{keyCredential(verifyKey, thumb, "FutureKeyType", "Verify", end)}, unknown: 1, credential: "unknown", keyIDs: []string{verifyKey}},
 		{name: "an undocumented servicePrincipalType is sp_type unknown", object: "servicePrincipals", spType: "AgentIdentity",
 			keys: trioKeys, passwords: trioPasswords, certificates: 1, credential: "certificate", keyIDs: []string{verifyKey}, spTypeLabel: "unknown"},
-	} {
+	}
+}
+
+// The documented SAML shape and its kin, each alone on a page: how many certificates and
+// secrets each is, and which key_id its expiry series carries. The first two and the Symmetric
+// key fail on the old code, which merged entries by keyId and took every key for a certificate.
+func TestCredentialShapes(t *testing.T) {
+	for _, tc := range credentialShapes(credentialsClock.Add(10 * 24 * time.Hour)) { // expiring: each has an expiry series
 		t.Run(tc.name, func(t *testing.T) {
 			fake := testsupport.StartFake(t, credentialsTenant(0, 0))
 			fake.Inject(fakegraph.Fault{Path: "/" + tc.object, Times: 1, Body: credentialsPage(tc.object, tc.spType, tc.keys, tc.passwords)})
 			e := credentialsExporter(t, fake, nil, defaultCredentialsOptions, nil)
 			refresh(e)
-			if up, _ := sample(t, e, "mfa_exporter_source_up", map[string]string{"source": "credentials"}); up != 1 {
-				t.Fatal("the refresh failed")
-			}
-			object := map[string]string{"servicePrincipals": "service_principal", "applications": "application"}[tc.object]
-			for kind, want := range map[string]int{"certificate": tc.certificates, "secret": tc.secrets, "unknown": tc.unknown} {
-				got, _ := sample(t, e, "entra_app_credentials", map[string]string{"object": object, "kind": kind, "status": "expiring"})
-				if got != float64(want) {
-					t.Errorf("entra_app_credentials{object=%q,kind=%q,status=\"expiring\"} = %v, want %d", object, kind, got, want)
-				}
-			}
-			family, labels := "entra_applications", map[string]string{"credential": tc.credential}
-			if tc.object == "servicePrincipals" {
-				family, labels["sp_type"], labels["owner"] = "entra_service_principals", cmp.Or(tc.spTypeLabel, "application"), "tenant"
-			}
-			if got, _ := sample(t, e, family, labels); got != 1 {
-				t.Errorf("%s%v = %v, want 1", family, labels, got)
-			}
-			var keyIDs []string
-			for _, mf := range gather(t, e) {
-				if mf.GetName() == "entra_app_credential_expiry_timestamp_seconds" {
-					for _, m := range mf.GetMetric() {
-						for _, l := range m.GetLabel() {
-							if l.GetName() == "key_id" {
-								keyIDs = append(keyIDs, l.GetValue())
-							}
-						}
+			checkCredentialShape(t, e, tc)
+		})
+	}
+}
+
+func checkCredentialShape(t *testing.T, e *Exporter, tc credentialShape) {
+	t.Helper()
+	if up, _ := sample(t, e, "mfa_exporter_source_up", map[string]string{"source": "credentials"}); up != 1 {
+		t.Fatal("the refresh failed")
+	}
+	object := map[string]string{"servicePrincipals": "service_principal", "applications": "application"}[tc.object]
+	for kind, want := range map[string]int{"certificate": tc.certificates, "secret": tc.secrets, "unknown": tc.unknown} {
+		got, _ := sample(t, e, "entra_app_credentials", map[string]string{"object": object, "kind": kind, "status": "expiring"})
+		if got != float64(want) {
+			t.Errorf("entra_app_credentials{object=%q,kind=%q,status=\"expiring\"} = %v, want %d", object, kind, got, want)
+		}
+	}
+	family, labels := "entra_applications", map[string]string{"credential": tc.credential}
+	if tc.object == "servicePrincipals" {
+		family, labels["sp_type"], labels["owner"] = "entra_service_principals", cmp.Or(tc.spTypeLabel, "application"), "tenant"
+	}
+	if got, _ := sample(t, e, family, labels); got != 1 {
+		t.Errorf("%s%v = %v, want 1", family, labels, got)
+	}
+	var keyIDs []string
+	for _, mf := range gather(t, e) {
+		if mf.GetName() == "entra_app_credential_expiry_timestamp_seconds" {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "key_id" {
+						keyIDs = append(keyIDs, l.GetValue())
 					}
 				}
 			}
-			slices.Sort(keyIDs)
-			if !slices.Equal(keyIDs, tc.keyIDs) {
-				t.Errorf("expiry series key_ids %v, want %v", keyIDs, tc.keyIDs)
-			}
-			if got, _ := sample(t, e, "mfa_exporter_records_skipped_total", map[string]string{"source": "credentials", "reason": skipNoKeyID}); got != float64(tc.skipped) {
-				t.Errorf(`mfa_exporter_records_skipped_total{reason="no_key_id"} = %v, want %d`, got, tc.skipped)
-			}
-		})
+		}
+	}
+	slices.Sort(keyIDs)
+	if !slices.Equal(keyIDs, tc.keyIDs) {
+		t.Errorf("expiry series key_ids %v, want %v", keyIDs, tc.keyIDs)
+	}
+	if got, _ := sample(t, e, "mfa_exporter_records_skipped_total", map[string]string{"source": "credentials", "reason": skipNoKeyID}); got != float64(tc.skipped) {
+		t.Errorf(`mfa_exporter_records_skipped_total{reason="no_key_id"} = %v, want %d`, got, tc.skipped)
 	}
 }

@@ -17,41 +17,11 @@ import (
 // small, and each odd field is logged once, not once per record. The old code made a series per
 // value: 20,000 methodsRegistered values were 20,000 series, and a 5 MB name a 5 MB label.
 func TestLabelValuesFromGraphAreBounded(t *testing.T) {
-	const users, servicePrincipals, signIns = 20000, 5000, 3000
 	clock := newTestClock()
 	tenant := signInTenant(clock, fakegraph.SignInMix{})
 	tenant.Users = 0
 	fake := testsupport.StartFake(t, tenant)
-	end := clock.Now().Add(24 * time.Hour) // expiring: each wants an expiry series
-	huge := strings.Repeat("é", 5<<20/2)   // 5 MB
-
-	var records []string
-	for i := range users {
-		records = append(records, fmt.Sprintf(`{"id":"u%d","userType":"type%d","isAdmin":false,"isMfaRegistered":true,"methodsRegistered":["method%d","%s"],"isSystemPreferredAuthenticationMethodEnabled":%t,"systemPreferredAuthenticationMethods":["system%d"],"userPreferredMethodForSecondaryAuthentication":"preferred%d"}`,
-			i, i, i, strings.Repeat("m", i%1000), i%2 == 0, i, i))
-	}
-	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Body: reportPage("", records...)})
-
-	records = records[:0]
-	for i := range servicePrincipals {
-		name := fmt.Sprintf("app-%d-%s", i, strings.Repeat("x", 300))
-		if i == 0 {
-			name = huge
-		}
-		records = append(records, fmt.Sprintf(`{"id":"sp%d","appId":"app%d","displayName":%q,"servicePrincipalType":"Type%d","appOwnerOrganizationId":null,"keyCredentials":[%s],"passwordCredentials":[%s]}`,
-			i, i, name, i, keyCredential(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "", fmt.Sprintf("KeyType%d", i), "Verify", end),
-			passwordCredential(fmt.Sprintf("10000000-0000-4000-8000-%012d", i), "", end)))
-	}
-	fake.Inject(fakegraph.Fault{Path: "/servicePrincipals", Times: 1, Body: `{"value":[` + strings.Join(records, ",") + "]}"})
-
-	records = records[:0]
-	for i := range signIns {
-		created := clock.Now().Add(-time.Duration(i+1) * time.Second).Format(time.RFC3339)
-		records = append(records, fmt.Sprintf(`{"id":"s%d","createdDateTime":%q,"userType":"type%d","appId":"app%d","resourceId":"resource%d","authenticationRequirement":"requirement%d","signInEventTypes":["interactiveUser","event%d"],"status":{"errorCode":%d}}`,
-			i, created, i, i, i, i, i, i))
-	}
-	fake.Inject(fakegraph.Fault{Path: "/auditLogs/signIns", Times: 1, Body: `{"value":[` + strings.Join(records, ",") + "]}"})
-
+	serveUnboundedValues(fake, clock.Now())
 	logs := &testsupport.LogBuffer{}
 	sources := map[string]sourceSettings{"users": usersOnly(time.Minute)["users"],
 		"credentials": {interval: time.Hour, timeout: time.Minute, new: func(c sourceConfig) (source, error) {
@@ -106,4 +76,42 @@ func TestLabelValuesFromGraphAreBounded(t *testing.T) {
 	if lines := strings.Count(logs.String(), "values outside Graph's documented set"); lines == 0 || lines > 20 {
 		t.Errorf("the odd values were logged in %d lines, want one per field:\n%.3000s", lines, logs.String())
 	}
+}
+
+// serveUnboundedValues makes the fake serve, once each: 20,000 users with distinct user types,
+// methods (up to 1,000 characters) and second factors; 5,000 service principals with distinct
+// types and key types, names of 300 characters and one of 5 MB, each with an expiring key and
+// secret; 3,000 sign-ins with distinct user types, apps, resources, requirements and event types.
+func serveUnboundedValues(fake *fakegraph.Server, now time.Time) {
+	const users, servicePrincipals, signIns = 20000, 5000, 3000
+	end := now.Add(24 * time.Hour)       // expiring: each wants an expiry series
+	huge := strings.Repeat("é", 5<<20/2) // 5 MB
+
+	var records []string
+	for i := range users {
+		records = append(records, fmt.Sprintf(`{"id":"u%d","userType":"type%d","isAdmin":false,"isMfaRegistered":true,"methodsRegistered":["method%d","%s"],"isSystemPreferredAuthenticationMethodEnabled":%t,"systemPreferredAuthenticationMethods":["system%d"],"userPreferredMethodForSecondaryAuthentication":"preferred%d"}`,
+			i, i, i, strings.Repeat("m", i%1000), i%2 == 0, i, i))
+	}
+	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Body: reportPage("", records...)})
+
+	records = records[:0]
+	for i := range servicePrincipals {
+		name := fmt.Sprintf("app-%d-%s", i, strings.Repeat("x", 300))
+		if i == 0 {
+			name = huge
+		}
+		records = append(records, fmt.Sprintf(`{"id":"sp%d","appId":"app%d","displayName":%q,"servicePrincipalType":"Type%d","appOwnerOrganizationId":null,"keyCredentials":[%s],"passwordCredentials":[%s]}`,
+			i, i, name, i, keyCredential(fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "", fmt.Sprintf("KeyType%d", i), "Verify", end),
+			passwordCredential(fmt.Sprintf("10000000-0000-4000-8000-%012d", i), "", end)))
+	}
+	fake.Inject(fakegraph.Fault{Path: "/servicePrincipals", Times: 1, Body: `{"value":[` + strings.Join(records, ",") + "]}"})
+
+	records = records[:0]
+	for i := range signIns {
+		created := now.Add(-time.Duration(i+1) * time.Second).Format(time.RFC3339)
+		records = append(records, fmt.Sprintf(`{"id":"s%d","createdDateTime":%q,"userType":"type%d","appId":"app%d","resourceId":"resource%d","authenticationRequirement":"requirement%d","signInEventTypes":["interactiveUser","event%d"],"status":{"errorCode":%d}}`,
+			i, created, i, i, i, i, i, i))
+	}
+	fake.Inject(fakegraph.Fault{Path: "/auditLogs/signIns", Times: 1, Body: `{"value":[` + strings.Join(records, ",") + "]}"})
+
 }

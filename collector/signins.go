@@ -117,10 +117,12 @@ func newSignInsSource(c sourceConfig, o signInsOptions) (source, error) {
 //
 // Each refresh reads only what is new since the last one, plus an overlap for records Graph lists
 // late, de-duplicated by sign-in id; counts are kept per minute of createdDateTime so that what
-// leaves the window leaves the counts. Progress is kept record by record: a refresh that fails or
+// leaves the window leaves the counts. Progress is kept record by record: a page that outlasts
+// the request timeout is read again from the last counted record, and a refresh that fails or
 // times out half-way (a first read of a large tenant under Graph's budget can take longer than
-// one refresh) leaves a consistent state, and the next refresh resumes where it stopped
-// (signins_window.go). The apps it names are in signins_apps.go.
+// one refresh) leaves a consistent state, the next refresh resuming where it stopped
+// (signins_window.go). A record is counted with what it has (signins_records.go); the apps it
+// names are in signins_apps.go, with --collector.signins.scope's filter on them.
 //
 // It keeps counts between refreshes; the Exporter never runs two refreshes of a source at once,
 // and snapshots are copies, so it needs no lock.

@@ -20,10 +20,14 @@ const (
 	labelOther = "other"
 )
 
-// userTypes are signInUserType, the userType of userRegistrationDetails and of signIn:
-// member, guest, unknownFutureValue (the evolvable enum's sentinel, so unknown here).
-// GD api-reference/v1.0/resources/userregistrationdetails.md, api-reference/beta/resources/signin.md.
-var userTypes = setOf("member", "guest")
+// knownUserTypes are signInUserType, the userType of userRegistrationDetails and of signIn:
+// member, guest, unknownFutureValue (the evolvable enum's sentinel, so unknown here)
+// (GD api-reference/v1.0/resources/userregistrationdetails.md, api-reference/beta/resources/signin.md).
+// They are always exported, so that a type with no users reads 0 rather than nothing.
+var (
+	knownUserTypes = []string{"member", "guest"}
+	userTypes      = setOf(knownUserTypes...)
+)
 
 // registeredMethods are the values of userRegistrationDetails.methodsRegistered Microsoft
 // documents. The property is an open string collection "such as mobilePhone, email, fido2"

@@ -152,10 +152,10 @@ func (t *Tenant) ServicePrincipal(i int) ServicePrincipal {
 		sp.Type, sp.DisplayName = "ManagedIdentity", fmt.Sprintf("mi-%d", i)
 	case p < 990:
 		sp.Type, sp.OwnerOrg, sp.DisplayName = "Legacy", t.ID, fmt.Sprintf("legacy-%d", i)
-		switch q := r.intn(4); {
-		case q == 0:
+		switch r.intn(4) {
+		case 0:
 			sp.Credentials = r.credentials(now, 1, false)
-		case q == 1:
+		case 1:
 			sp.Credentials = []Credential{{KeyID: r.uuid(), Symmetric: true, End: r.credentialEnd(now)}}
 		}
 	default:
