@@ -67,7 +67,7 @@ func (m *credentialMerge) merge(objectID string, keys []models.KeyCredentialable
 		kind, known := keyCredentialKinds[keyType]
 		if !known {
 			kind = labelUnknown
-			notes.oddValue("keyCredentials.type", keyType)
+			notes.oddValue("keyCredentials.type", keyType, labelUnknown)
 		}
 		i := m.add(identity("key", keyID, thumbprint), keyID, thumbprint, kind, k.GetEndDateTime())
 		if keyID != "" {

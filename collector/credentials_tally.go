@@ -39,7 +39,7 @@ func (t *credentialTally) addServicePrincipal(sp models.ServicePrincipalable) er
 	spType, known := servicePrincipalTypes[graph.Deref(sp.GetServicePrincipalType())]
 	if !known {
 		spType = labelUnknown
-		t.notes.oddValue("servicePrincipalType", graph.Deref(sp.GetServicePrincipalType()))
+		t.notes.oddValue("servicePrincipalType", graph.Deref(sp.GetServicePrincipalType()), labelUnknown)
 	}
 	owner := "tenant"
 	if org := sp.GetAppOwnerOrganizationId(); org != nil && org.String() != t.tenantID {

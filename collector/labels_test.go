@@ -73,7 +73,7 @@ func TestLabelValuesFromGraphAreBounded(t *testing.T) {
 	if text := scrape(t, e); len(text) > 512<<10 {
 		t.Errorf("a scrape is %d KiB, want at most 512", len(text)>>10)
 	}
-	if lines := strings.Count(logs.String(), "values outside Graph's documented set"); lines == 0 || lines > 20 {
+	if lines := strings.Count(logs.String(), "Graph sent values outside the documented sets"); lines == 0 || lines > 20 {
 		t.Errorf("the odd values were logged in %d lines, want one per field:\n%.3000s", lines, logs.String())
 	}
 }

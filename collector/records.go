@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -58,12 +59,13 @@ func note(m map[string]*noted, key, example string) {
 // skip notes a record left out; id is its id, "" when it has none.
 func (r *recordNotes) skip(reason, id string) { note(r.skipped, reason, id) }
 
-// oddValue notes a value of a Graph field outside its documented set ("" when missing).
-func (r *recordNotes) oddValue(field, value string) {
+// oddValue notes a value of a Graph field outside its documented set ("" when missing), and what
+// it was counted as.
+func (r *recordNotes) oddValue(field, value, countedAs string) {
 	if value != "" {
 		value = boundedName(value)
 	}
-	note(r.odd, field, value)
+	note(r.odd, field+"\x00"+countedAs, value)
 }
 
 // report counts the skipped records and logs what was noted, once per reason and per field.
@@ -74,14 +76,15 @@ func (r *recordNotes) report(source string, logger *slog.Logger, skipped *promet
 		logger.Warn("records left out: Graph sent records that nothing places", "source", source,
 			"reason", reason, "records", n.records, "first_id", n.example)
 	}
-	for _, field := range sortedKeys(r.odd) {
-		n := r.odd[field]
+	for _, key := range sortedKeys(r.odd) {
+		n := r.odd[key]
+		field, countedAs, _ := strings.Cut(key, "\x00")
 		example := fmt.Sprintf("%q", n.example)
 		if n.example == "" {
 			example = "(missing)"
 		}
-		logger.Warn("values outside Graph's documented set, counted as unknown or other", "source", source,
-			"field", field, "records", n.records, "example", example)
+		logger.Warn("Graph sent values outside the documented sets", "source", source,
+			"field", field, "records", n.records, "example", example, "counted_as", countedAs)
 	}
 }
 

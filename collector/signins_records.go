@@ -42,15 +42,15 @@ func (s *signInsSource) parseSignIn(si models.SignInable, ev signInEvent) (signI
 			return r, skipOutsideQuery
 		}
 	} else {
-		s.notes.oddValue("signInEventTypes", "")
+		s.notes.oddValue("signInEventTypes", "", "the query's event type")
 	}
 	appID := graph.Deref(si.GetAppId())
 	if appID == "" {
-		s.notes.oddValue("appId", "")
+		s.notes.oddValue("appId", "", labelOther)
 	}
 	resourceID := graph.Deref(si.GetResourceId())
 	if resourceID == "" {
-		s.notes.oddValue("resourceId", "")
+		s.notes.oddValue("resourceId", "", resourceOther)
 	}
 	r.key = signInKey{app: s.opts.apps.label(appID), resource: resourceLabel(resourceID), event: ev.label,
 		userType: s.userType(extra["userType"]), mfa: s.mfaRequired(extra["authenticationRequirement"]), result: s.result(si)}
@@ -63,7 +63,7 @@ func (s *signInsSource) userType(v any) string {
 	if t := strings.ToLower(userType); userTypes[t] {
 		return t
 	}
-	s.notes.oddValue("userType", userType)
+	s.notes.oddValue("userType", userType, labelUnknown)
 	return labelUnknown
 }
 
@@ -73,7 +73,7 @@ func (s *signInsSource) mfaRequired(v any) string {
 	if mfa, ok := authenticationRequirements[requirement]; ok {
 		return mfa
 	}
-	s.notes.oddValue("authenticationRequirement", requirement)
+	s.notes.oddValue("authenticationRequirement", requirement, labelUnknown)
 	return labelUnknown
 }
 
@@ -81,7 +81,7 @@ func (s *signInsSource) mfaRequired(v any) string {
 func (s *signInsSource) result(si models.SignInable) string {
 	switch status := si.GetStatus(); {
 	case status == nil || status.GetErrorCode() == nil:
-		s.notes.oddValue("status.errorCode", "")
+		s.notes.oddValue("status.errorCode", "", labelUnknown)
 		return labelUnknown
 	case *status.GetErrorCode() == 0:
 		return "success"

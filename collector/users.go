@@ -52,11 +52,12 @@ type userCounts struct{ registered, unregistered, capable, passwordless, ssprReg
 type userMethod struct{ userType, method string }
 
 type usersSnapshot struct {
-	tenantID string
-	groups   map[userGroup]*userCounts
-	methods  map[userMethod]float64
-	defaults map[userMethod]float64
-	notes    *recordNotes
+	tenantID  string
+	groups    map[userGroup]*userCounts
+	methods   map[userMethod]float64
+	defaults  map[userMethod]float64
+	strengths strengthTally // strength.go
+	notes     *recordNotes
 }
 
 func (s *usersSource) skipReasons() []string { return []string{skipNoID} }
@@ -64,6 +65,7 @@ func (s *usersSource) skipReasons() []string { return []string{skipNoID} }
 func (s *usersSource) Refresh(ctx context.Context) (snapshot, error) {
 	snap := &usersSnapshot{tenantID: s.cfg.tenantID, groups: map[userGroup]*userCounts{},
 		methods: map[userMethod]float64{}, defaults: map[userMethod]float64{}, notes: newRecordNotes()}
+	snap.strengths = newStrengthTally(snap.notes)
 	defer snap.notes.report("users", s.cfg.logger, s.cfg.skipped)
 	for _, t := range knownUserTypes {
 		snap.groups[userGroup{t, "false"}] = &userCounts{}
@@ -87,13 +89,13 @@ func (s *usersSnapshot) add(u *registrationDetails) error {
 	if t := graph.Deref(u.userType); userTypes[t] {
 		userType = t
 	} else {
-		s.notes.oddValue("userType", t)
+		s.notes.oddValue("userType", t, labelUnknown)
 	}
 	admin := labelUnknown
 	if a := u.GetIsAdmin(); a != nil {
 		admin = fmt.Sprint(*a)
 	} else {
-		s.notes.oddValue("isAdmin", "")
+		s.notes.oddValue("isAdmin", "", labelUnknown)
 	}
 	g := userGroup{userType, admin}
 	c := s.groups[g]
@@ -103,7 +105,7 @@ func (s *usersSnapshot) add(u *registrationDetails) error {
 	}
 	switch registered := u.GetIsMfaRegistered(); {
 	case registered == nil:
-		s.notes.oddValue("isMfaRegistered", "")
+		s.notes.oddValue("isMfaRegistered", "", "neither registered nor unregistered")
 	case *registered:
 		c.registered++
 	default:
@@ -112,10 +114,11 @@ func (s *usersSnapshot) add(u *registrationDetails) error {
 	c.capable += boolValue(isTrue(u.GetIsMfaCapable()))
 	c.passwordless += boolValue(isTrue(u.GetIsPasswordlessCapable()))
 	c.ssprRegistered += boolValue(isTrue(u.GetIsSsprRegistered()))
+	s.strengths.add(g, u.GetMethodsRegistered())
 	seen := map[string]bool{}
 	for _, m := range u.GetMethodsRegistered() {
 		if !registeredMethods[m] {
-			s.notes.oddValue("methodsRegistered", m)
+			s.notes.oddValue("methodsRegistered", m, labelOther)
 			m = labelOther
 		}
 		if !seen[m] {
@@ -146,7 +149,7 @@ func (s *usersSnapshot) secondFactor(u *registrationDetails) string {
 	case secondFactorMethods[method]:
 		return method
 	}
-	s.notes.oddValue(field, method)
+	s.notes.oddValue(field, method, labelUnknown)
 	return labelUnknown
 }
 
@@ -168,4 +171,5 @@ func (s *usersSnapshot) Collect(ch chan<- prometheus.Metric) {
 	for m, v := range s.defaults {
 		ch <- prometheus.MustNewConstMetric(defaultMethodDesc, prometheus.GaugeValue, v, s.tenantID, m.userType, m.method)
 	}
+	s.strengths.collect(ch, s.tenantID)
 }

@@ -240,16 +240,10 @@ func (t *Tenant) UserTruth() UserTruth {
 	truth := UserTruth{Groups: map[UserGroup]UserCounts{}, Methods: map[TypeAndValue]int{}, Preferred: map[TypeAndValue]int{}}
 	for i := range t.Users {
 		u := t.User(i)
-		if u.Odd == OddNoID {
+		g, placed := u.Group()
+		if !placed {
 			truth.WithoutID++
 			continue
-		}
-		g := UserGroup{u.UserType(), fmt.Sprint(u.Admin)}
-		if u.Odd == OddUserType {
-			g.UserType = "unknown"
-		}
-		if u.Odd == OddNoIsAdmin {
-			g.Admin = "unknown"
 		}
 		c := truth.Groups[g]
 		switch {
@@ -278,6 +272,21 @@ func (t *Tenant) UserTruth() UserTruth {
 		truth.Preferred[TypeAndValue{g.UserType, secondFactorLabel(u)}]++
 	}
 	return truth
+}
+
+// Group is the user type and admin labels an exporter should count the user under, and false
+// for a record it cannot place (no id).
+func (u User) Group() (UserGroup, bool) {
+	g := UserGroup{u.UserType(), fmt.Sprint(u.Admin)}
+	switch u.Odd {
+	case OddNoID:
+		return g, false
+	case OddUserType:
+		g.UserType = "unknown"
+	case OddNoIsAdmin:
+		g.Admin = "unknown"
+	}
+	return g, true
 }
 
 func secondFactorLabel(u User) string {
