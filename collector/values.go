@@ -11,7 +11,9 @@ import (
 // labelled unknown (a field of a fixed set: an enum, a type) or other (a member of an open set
 // the exporter does not name), and logged once per refresh (recordNotes). Names, the one kind of
 // label with no set, are cut by boundedName and limited in number where they are used. So no
-// tenant, and no Graph bug, can make series without end.
+// tenant, and no Graph bug, can make series without end. What the exporter makes of these values
+// (a method's strength, strength.go; whether a policy enforces MFA, policies_ca.go) lives with
+// those rules.
 
 const (
 	// labelUnknown is a field that is missing or holds a value outside its documented set.
@@ -69,6 +71,19 @@ var keyCredentialKinds = map[string]string{"AsymmetricX509Cert": "certificate", 
 // multiFactorAuthentication (Microsoft's Azure MFA report, AzureAD/MSIdentityTools
 // src/Get-MsIdAzureUsers.ps1).
 var authenticationRequirements = map[string]string{"multiFactorAuthentication": "true", "singleFactorAuthentication": "false"}
+
+// policyStateLabels are conditionalAccessPolicy.state and its state label (enabled,
+// enabledForReportingButNotEnforced, disabled; GD api-reference/v1.0/resources/conditionalaccesspolicy.md).
+var policyStateLabels = map[string]string{"enabled": "enabled", "enabledForReportingButNotEnforced": "report_only", "disabled": "disabled"}
+
+// methodConfigurationLabels are the authentication methods policy's configuration ids Microsoft
+// documents (authenticationMethodConfiguration's derived types, and the ids tenants list:
+// ../shared/GRAPH-FACTS.md, "Policies" §3) and their method labels; any other id is other.
+var methodConfigurationLabels = map[string]string{
+	"Fido2": "fido2", "MicrosoftAuthenticator": "microsoft_authenticator", "Sms": "sms", "Voice": "voice",
+	"Email": "email", "SoftwareOath": "software_oath", "TemporaryAccessPass": "temporary_access_pass",
+	"X509Certificate": "x509_certificate", "HardwareOath": "hardware_oath", "QRCodePin": "qr_code_pin",
+}
 
 // The client apps of Microsoft's mandatory MFA for Azure and their app labels
 // (ED identity/authentication/concept-mandatory-multifactor-authentication, "Application IDs and
