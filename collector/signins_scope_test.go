@@ -188,3 +188,22 @@ func TestSignInsPageTimeoutIsResumed(t *testing.T) {
 		t.Errorf("the resumed query %q should end where the counting stopped, below the top", filters[1])
 	}
 }
+
+// Only options that shape the answer are dropped when Graph refuses them: a refused $filter
+// (which says what is counted) fails the refresh, where a refused $select is read on without.
+func TestSignInsRefusedFilterFailsRefusedSelectDoesNot(t *testing.T) {
+	clock := newTestClock()
+	tenant := signInTenant(clock, fakegraph.SignInMix{PerDay: 4000})
+	fake := testsupport.StartFake(t, tenant)
+	fake.RefuseQueryOptions("/auditLogs/signIns", "$select")
+	e := signInsExporter(t, fake, clock, defaultSignInsOptions)
+	refresh(e)
+	compareSamples(t, e, signInTruthText(tenant, clock.Now(), 24*time.Hour), signInFamilies...)
+
+	fake.RefuseQueryOptions("/auditLogs/signIns", "$filter")
+	clock.Advance(15 * time.Minute)
+	refresh(e)
+	if up, _ := sample(t, e, "mfa_exporter_source_up", map[string]string{"source": "signins"}); up != 0 {
+		t.Error("a refused $filter did not fail the refresh")
+	}
+}
