@@ -61,6 +61,14 @@ func Clouds() []string { return graph.CloudNames() }
 // maxRetries is how often a 429, 503 or 504 is retried before a refresh fails.
 const maxRetries = 5
 
+// DefaultRequestTimeout is --graph.request-timeout's default: ten minutes. Microsoft documents no
+// latency for a Graph request; users report pages of sign-ins outlasting 300 s, where Microsoft's
+// own Graph PowerShell SDK gives up (msgraph-sdk-powershell issues 2941 and 3146,
+// microsoft/zerotrustassessment issue 1104). A page that needs longer than the timeout never
+// arrives, however often it is resumed, so the default is twice that, which also leaves room for
+// kiota's retry waits (at most 180 s).
+const DefaultRequestTimeout = 10 * time.Minute
+
 // New builds the Exporter for the tenants and sources the command line and the configuration
 // file enable. With one tenant from the command line it builds the Azure credential and gets one
 // token with it, so that a credential that cannot work stops the exporter at start; a tenant of
@@ -192,6 +200,8 @@ type runner struct {
 	lastFailure string     // guarded by running; a failure is logged once, until its kind changes
 }
 
+// health is a source's state as its health series show it; the zero health is a source whose
+// first refresh has not ended: down, never succeeded (timestamp 0), no duration yet.
 type health struct {
 	up          bool
 	lastSuccess time.Time
@@ -201,13 +211,13 @@ type health struct {
 var (
 	healthLabels = []string{"tenant_id", "source"}
 	upDesc       = prometheus.NewDesc(namespace+"_source_up",
-		"1 if the source's last background refresh from Graph worked, 0 if it failed (its last good snapshot is still served).",
+		"1 if the source's last background refresh from Graph worked, 0 if it failed (its last good snapshot is still served) or its first refresh has not ended.",
 		healthLabels, nil)
 	lastSuccessDesc = prometheus.NewDesc(namespace+"_source_last_success_timestamp_seconds",
-		"When the source last refreshed from Graph successfully; its metrics are that old, since scrapes serve the cached snapshot.",
+		"When the source last refreshed from Graph successfully (kept across restarts with --storage.path), 0 if it has not yet; its metrics are that old, since scrapes serve the cached snapshot.",
 		healthLabels, nil)
 	durationDesc = prometheus.NewDesc(namespace+"_source_refresh_duration_seconds",
-		"How long the source's last background refresh from Graph took, throttling waits included.",
+		"How long the source's last background refresh from Graph took, throttling waits included; 0 until the first one ends.",
 		healthLabels, nil)
 	tenantInfoDesc = prometheus.NewDesc(namespace+"_tenant_info",
 		"A tenant this exporter reads, with its name from --config.file (its id when it has none); always 1.",

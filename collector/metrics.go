@@ -1,6 +1,10 @@
 package collector
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // What the sources' metrics share.
 
@@ -10,10 +14,6 @@ func entraDesc(name, help string, labels []string) *prometheus.Desc {
 	return prometheus.NewDesc("entra_"+name, help+" From Microsoft Graph, read in the background and served from cache; see mfa_exporter_source_last_success_timestamp_seconds.", labels, nil)
 }
 
-// knownUserTypes are the user types always exported, so that a type with no users reads 0
-// rather than nothing.
-var knownUserTypes = []string{"member", "guest"}
-
 func boolValue(b bool) float64 {
 	if b {
 		return 1
@@ -22,3 +22,13 @@ func boolValue(b bool) float64 {
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
+
+// sortedKeys are a map's keys in order, for output that does not change from run to run.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -187,15 +187,6 @@ func parseSnapshot(text string) (storedSnapshot, error) {
 	return out, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // logStoredTenantsNotRead says, once each, which tenants have stored state that is not read: no
 // longer configured, or read by another shard.
 func (e *Exporter) logStoredTenantsNotRead(tenants []*tenant) {

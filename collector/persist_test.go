@@ -113,8 +113,11 @@ func TestUnusableStoredStateIsIgnored(t *testing.T) {
 			}
 			logs := &testsupport.LogBuffer{}
 			e := exporterWithStore(t, fake, logs, dir)
-			if up, ok := sourceUp(t, e); ok {
-				t.Errorf("a damaged record was served (source_up %v)", up)
+			if served := scrape(t, e, userFamilies...); served != "" {
+				t.Errorf("a damaged record was served:\n%s", served)
+			}
+			if last, _ := sample(t, e, "mfa_exporter_source_last_success_timestamp_seconds", map[string]string{"source": "users"}); last != 0 {
+				t.Errorf("a damaged record's last success %v was served", last)
 			}
 			if n := strings.Count(logs.String(), "stored state ignored; the source reads Graph afresh"); n != 1 || !strings.Contains(logs.String(), "source=users") {
 				t.Errorf("%d log lines about the damaged record, want one naming the source:\n%s", n, logs)

@@ -39,6 +39,7 @@ type tenant struct {
 	runners  []*runner
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
+	skipped  *prometheus.CounterVec
 	stop     context.CancelFunc // ends its runners; nil until started
 	stopped  sync.WaitGroup
 
@@ -59,17 +60,17 @@ func (t *tenant) Collect(ch chan<- prometheus.Metric) {
 			(*snap).Collect(ch)
 		}
 		h := r.health.Load()
-		if h == nil {
-			continue // the first refresh has not finished yet
+		lastSuccess := 0.0 // never
+		if !h.lastSuccess.IsZero() {
+			lastSuccess = float64(h.lastSuccess.UnixNano()) / 1e9
 		}
 		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(h.up), r.tenantID, r.name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, h.duration.Seconds(), r.tenantID, r.name)
-		if !h.lastSuccess.IsZero() {
-			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(h.lastSuccess.UnixNano())/1e9, r.tenantID, r.name)
-		}
+		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, lastSuccess, r.tenantID, r.name)
 	}
 	t.requests.Collect(ch)
 	t.errors.Collect(ch)
+	t.skipped.Collect(ch)
 }
 
 // Describe sends nothing: the tenant is an unchecked collector, as the Exporter is.
@@ -90,7 +91,12 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 			Help: "Background refreshes of a source of a tenant that failed, by reason.",
 		}, []string{"source", "reason"}),
 	}
+	skippedOpts := recordsSkippedOpts
+	skippedOpts.ConstLabels = tenantLabel
+	t.skipped = prometheus.NewCounterVec(skippedOpts, []string{"source", "reason"})
+	logger := e.logger.With("tenant_id", spec.id)
 	gopts := spec.graph
+	gopts.Logger = logger
 	gopts.OnResponse = func(source string, code int) {
 		t.requests.WithLabelValues(source, strconv.Itoa(code)).Inc()
 		t.changed()
@@ -105,7 +111,7 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 	if err != nil {
 		return nil, fmt.Errorf("tenant %s: %w", spec.id, err)
 	}
-	sc := sourceConfig{graph: client, tenantID: spec.id, logger: e.logger, now: e.now}
+	sc := sourceConfig{graph: client, tenantID: spec.id, logger: logger, now: e.now, skipped: t.skipped}
 	names := make([]string, 0, len(spec.sources))
 	for name := range spec.sources {
 		names = append(names, name)
@@ -121,6 +127,7 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 		if declared := sourceSpecs[name]; declared != nil {
 			r.permission = declared.permission
 		}
+		r.health.Store(&health{}) // not yet: down, never succeeded, until the first refresh ends
 		e.restore(r)
 		if previous != nil {
 			if i := slices.IndexFunc(previous.runners, func(p *runner) bool { return p.name == name }); i >= 0 {
@@ -130,6 +137,11 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 		}
 		for _, reason := range graph.Reasons() {
 			t.errors.WithLabelValues(name, reason)
+		}
+		if s, ok := src.(skipReasoner); ok {
+			for _, reason := range s.skipReasons() {
+				t.skipped.WithLabelValues(name, reason)
+			}
 		}
 		t.runners = append(t.runners, r)
 	}

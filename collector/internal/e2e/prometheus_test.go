@@ -64,7 +64,8 @@ func startEndToEnd(t *testing.T) *endToEnd {
 
 	sources := exporterSources(t)
 	// Two tenants, so that the tenant picker and the tenants overview have a choice to offer.
-	args := []string{"--demo", "--demo.users=" + strconv.Itoa(demoUsers), "--demo.tenants=2"}
+	// With storage, so that the storage metrics are served for the rule that uses them.
+	args := []string{"--demo", "--demo.users=" + strconv.Itoa(demoUsers), "--demo.tenants=2", "--storage.path=" + filepath.Join(dir, "state")}
 	for _, s := range sources {
 		args = append(args, "--collector."+s+".refresh-interval="+refreshInterval)
 	}
@@ -146,7 +147,7 @@ func (run *endToEnd) checkMetricNames(t *testing.T, unexported map[string]bool) 
 func (run *endToEnd) checkAdminsAlert(t *testing.T) {
 	want := map[string]float64{} // user_type -> unregistered admins, from the demo tenant's ground truth
 	for g, c := range fakegraph.NewDemoTenant(demoUsers).UserTruth().Groups {
-		if g.Admin && c.Unregistered > 0 {
+		if g.Admin == "true" && c.Unregistered > 0 {
 			want[g.UserType] = float64(c.Unregistered)
 		}
 	}

@@ -173,7 +173,7 @@ func checkUserCountsOf(t *testing.T, families map[string]*dto.MetricFamily, tena
 		for _, m := range families[name].GetMetric() {
 			l := labelsOf(m)
 			if l["tenant_id"] == tenant.ID {
-				got[fakegraph.UserGroup{UserType: l["user_type"], Admin: l["admin"] == "true"}] = m.GetGauge().GetValue()
+				got[fakegraph.UserGroup{UserType: l["user_type"], Admin: l["admin"]}] = m.GetGauge().GetValue()
 			}
 		}
 		for g, c := range truth.Groups {

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -43,6 +44,8 @@ type Options struct {
 	RequestTimeout time.Duration
 	// OnResponse is told of every HTTP response Graph sent, retries included.
 	OnResponse func(source string, code int)
+	// Logger is told of the query options Graph refuses (queryoptions.go); nil discards.
+	Logger *slog.Logger
 }
 
 // Client sends Graph requests for one tenant. It holds the SDK's request adapter and no
@@ -51,6 +54,8 @@ type Options struct {
 type Client struct {
 	adapter *msgraphsdk.GraphRequestAdapter
 	baseURL string
+	logger  *slog.Logger
+	refused refusedOptions
 }
 
 // New builds a Client. The Graph host of BaseURL is added to the token provider's allowed hosts:
@@ -101,7 +106,11 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph request adapter: %w", err)
 	}
-	return &Client{adapter: adapter, baseURL: base}, nil
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Client{adapter: adapter, baseURL: base, logger: logger}, nil
 }
 
 type sourceKey struct{}

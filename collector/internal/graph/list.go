@@ -65,9 +65,14 @@ var errorMapping = abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErro
 // them needs a GraphServiceClient, and holding one keeps most of the SDK in the binary (tens of
 // megabytes, and the memory to map them).
 func List[T any](ctx context.Context, c *Client, q Query, factory serialization.ParsableFactory, fold func(T) error) error {
-	next := c.URL(q)
+	q = c.withoutRefused(q)
+	first := c.URL(q)
+	next := first
 	for next != "" {
 		page, err := c.page(ctx, next, factory)
+		if err != nil && next == first && c.refusesOptions(q, err) {
+			return List(ctx, c, q, factory, fold) // again, without the options Graph refused (queryoptions.go)
+		}
 		if err != nil {
 			return fmt.Errorf("listing %s: %w", q.Path, err)
 		}
