@@ -19,17 +19,23 @@ import (
 // aligned down to it, so the counts cover up to one bucket more than the window.
 const bucketWidth = time.Minute
 
-// bucketedCounts are sign-in counts by bucket of createdDateTime. A bucket is a slice of counts
-// indexed by key, the keys (at most a few hundred label combinations) interned once, so that a
-// 30-day window of minutes stays within megabytes.
+// bucketedCounts are sign-in counts by bucket of createdDateTime. The keys (at most a few
+// hundred label combinations) are interned once; a bucket holds only the keys it counted, so
+// that a tenant with a few sign-ins a minute keeps a day's window in about a hundred kilobytes,
+// and one with hundreds a minute a 30-day window within megabytes.
 type bucketedCounts struct {
 	keys    []signInKey
 	index   map[signInKey]int
-	buckets map[int64][]uint32
+	buckets map[int64][]keyCount
+}
+
+// keyCount is a key's count in one bucket.
+type keyCount struct {
+	key, n uint32
 }
 
 func newBucketedCounts() *bucketedCounts {
-	return &bucketedCounts{index: map[signInKey]int{}, buckets: map[int64][]uint32{}}
+	return &bucketedCounts{index: map[signInKey]int{}, buckets: map[int64][]keyCount{}}
 }
 
 func bucketOf(t time.Time) int64 { return t.Unix() / int64(bucketWidth/time.Second) }
@@ -43,11 +49,13 @@ func (c *bucketedCounts) add(created time.Time, k signInKey) {
 	}
 	b := bucketOf(created)
 	counts := c.buckets[b]
-	if len(counts) <= i {
-		counts = append(counts, make([]uint32, len(c.keys)-len(counts))...)
-		c.buckets[b] = counts
+	for j := range counts {
+		if counts[j].key == uint32(i) {
+			counts[j].n++
+			return
+		}
 	}
-	counts[i]++
+	c.buckets[b] = append(counts, keyCount{key: uint32(i), n: 1})
 }
 
 // expireBefore forgets the buckets before the one t falls in.
@@ -62,10 +70,8 @@ func (c *bucketedCounts) expireBefore(t time.Time) {
 func (c *bucketedCounts) total() map[signInKey]float64 {
 	out := map[signInKey]float64{}
 	for _, counts := range c.buckets {
-		for i, n := range counts {
-			if n > 0 {
-				out[c.keys[i]] += float64(n)
-			}
+		for _, kc := range counts {
+			out[c.keys[kc.key]] += float64(kc.n)
 		}
 	}
 	return out
