@@ -129,9 +129,18 @@ func runToExit(t *testing.T, env []string, args ...string) (string, int) {
 
 // exporter is a running mfa_exporter.
 type exporter struct {
-	addr string // host:port it listens on
-	logs *testsupport.LogBuffer
-	proc *os.Process
+	addr   string // host:port it listens on
+	logs   *testsupport.LogBuffer
+	proc   *os.Process
+	exited <-chan struct{}
+	killed bool
+}
+
+// kill ends the exporter with SIGKILL, as a crash or an OOM kill would, and waits for it.
+func (e *exporter) kill() {
+	e.killed = true
+	_ = e.proc.Kill()
+	<-e.exited
 }
 
 // startExporter runs the exporter on a free port until the test ends, then stops it with SIGINT
@@ -150,7 +159,11 @@ func startExporter(t testing.TB, env []string, args ...string) *exporter {
 		close(exited)
 	}()
 	listening := false
+	var e *exporter
 	t.Cleanup(func() {
+		if e != nil && e.killed {
+			return
+		}
 		if !listening { // the failure to start is reported already
 			_ = cmd.Process.Kill()
 			<-exited
@@ -176,7 +189,8 @@ func startExporter(t testing.TB, env []string, args ...string) *exporter {
 			var entry struct{ Msg, Address string }
 			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "Listening on" {
 				listening = true
-				return &exporter{addr: entry.Address, logs: logs, proc: cmd.Process}
+				e = &exporter{addr: entry.Address, logs: logs, proc: cmd.Process, exited: exited}
+				return e
 			}
 		}
 		select {

@@ -16,10 +16,13 @@ func init() {
 }
 
 // SignInMix sizes the tenant's sign-in log. Sign-ins are spaced evenly in time: the i-th is
-// created at SignInEpoch + floor(i·24h/PerDay) in whole seconds, so a createdDateTime range
-// is an index range and a day of a million sign-ins costs no memory.
+// created at the epoch (SignInEpoch, or Since) + floor(i·24h/PerDay) in whole seconds, so a
+// createdDateTime range is an index range and a day of a million sign-ins costs no memory.
 type SignInMix struct {
 	PerDay int
+	// Since, when set, is when the 0th sign-in was created instead of SignInEpoch: a log that
+	// starts hours ago has no sign-in near the start of a day's window.
+	Since time.Time
 	// Late is the fraction of sign-ins that Graph lists only some time after their
 	// createdDateTime, by the tenant's clock (Graph's logs lag by minutes).
 	Late float64
@@ -142,18 +145,27 @@ func (s SignIn) IsUser() bool {
 
 const day = 24 * time.Hour
 
+// signInEpoch is when the tenant's 0th sign-in was created.
+func (t *Tenant) signInEpoch() time.Time {
+	if !t.SignIns.Since.IsZero() {
+		return t.SignIns.Since
+	}
+	return SignInEpoch
+}
+
 // signInCreated is when the i-th sign-in was created, in whole seconds.
 func (t *Tenant) signInCreated(i int) time.Time {
-	return SignInEpoch.Add(time.Duration(int64(i)*int64(day/time.Second)/int64(t.SignIns.PerDay)) * time.Second)
+	return t.signInEpoch().Add(time.Duration(int64(i)*int64(day/time.Second)/int64(t.SignIns.PerDay)) * time.Second)
 }
 
 // signInIndexFrom is the first index created at or after from.
 func (t *Tenant) signInIndexFrom(from time.Time) int {
-	if !from.After(SignInEpoch) {
+	epoch := t.signInEpoch()
+	if !from.After(epoch) {
 		return 0
 	}
-	sec := int64(from.Sub(SignInEpoch) / time.Second)
-	if from.Sub(SignInEpoch)%time.Second != 0 {
+	sec := int64(from.Sub(epoch) / time.Second)
+	if from.Sub(epoch)%time.Second != 0 {
 		sec++
 	}
 	return int(ceilDiv(sec*int64(t.SignIns.PerDay), int64(day/time.Second)))
@@ -161,10 +173,11 @@ func (t *Tenant) signInIndexFrom(from time.Time) int {
 
 // signInIndexTo is one past the last index created at or before to.
 func (t *Tenant) signInIndexTo(to time.Time) int {
-	if to.Before(SignInEpoch) {
+	epoch := t.signInEpoch()
+	if to.Before(epoch) {
 		return 0
 	}
-	sec := int64(to.Sub(SignInEpoch) / time.Second)
+	sec := int64(to.Sub(epoch) / time.Second)
 	return int(ceilDiv((sec+1)*int64(t.SignIns.PerDay), int64(day/time.Second)))
 }
 
