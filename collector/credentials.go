@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
@@ -156,11 +155,11 @@ func (s *credentialsSource) Refresh(ctx context.Context) (snapshot, error) {
 	zeroCounts(t)
 	defer t.notes.report("credentials", s.cfg.logger, s.cfg.skipped)
 	sps := graph.Query{Path: "/v1.0/servicePrincipals", Select: servicePrincipalFields, Top: directoryPageSize}
-	if err := graph.List(ctx, s.cfg.graph, sps, models.CreateServicePrincipalCollectionResponseFromDiscriminatorValue, t.addServicePrincipal); err != nil {
+	if err := graph.List(ctx, s.cfg.graph, sps, graph.JSONItems[credentialObject](), t.addServicePrincipal); err != nil {
 		return nil, err
 	}
 	apps := graph.Query{Path: "/v1.0/applications", Select: applicationFields, Expand: applicationExpand, Top: directoryPageSize}
-	if err := graph.List(ctx, s.cfg.graph, apps, models.CreateApplicationCollectionResponseFromDiscriminatorValue, t.addApplication); err != nil {
+	if err := graph.List(ctx, s.cfg.graph, apps, graph.JSONItems[credentialObject](), t.addApplication); err != nil {
 		return nil, err
 	}
 	s.dropped += float64(t.series.dropped)

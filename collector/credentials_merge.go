@@ -5,9 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
-
 	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
 )
 
@@ -50,7 +47,7 @@ type credentialMerge struct {
 	byKeyID    map[string]int // keyId of a key credential → its credential's index
 }
 
-func (m *credentialMerge) merge(objectID string, keys []models.KeyCredentialable, passwords []models.PasswordCredentialable, notes *recordNotes) []credential {
+func (m *credentialMerge) merge(objectID string, keys []keyCredentialRecord, passwords []passwordCredentialRecord, notes *recordNotes) []credential {
 	m.creds = m.creds[:0]
 	if m.byIdentity == nil {
 		m.byIdentity, m.byKeyID = map[string]int{}, map[string]int{}
@@ -58,37 +55,37 @@ func (m *credentialMerge) merge(objectID string, keys []models.KeyCredentialable
 	clear(m.byIdentity)
 	clear(m.byKeyID)
 	for _, k := range keys {
-		keyID, thumbprint := uuidString(k.GetKeyId()), k.GetCustomKeyIdentifier()
+		keyID, thumbprint := k.KeyID.String(), k.CustomKeyIdentifier
 		if keyID == "" && len(thumbprint) == 0 {
 			notes.skip(skipNoKeyID, objectID)
 			continue
 		}
-		keyType := graph.Deref(k.GetTypeEscaped())
+		keyType := graph.Deref(k.Type)
 		kind, known := keyCredentialKinds[keyType]
 		if !known {
 			kind = labelUnknown
 			notes.oddValue("keyCredentials.type", keyType, labelUnknown)
 		}
-		i := m.add(identity("key", keyID, thumbprint), keyID, thumbprint, kind, k.GetEndDateTime())
+		i := m.add(identity("key", keyID, thumbprint), keyID, thumbprint, kind, k.EndDateTime)
 		if keyID != "" {
 			m.byKeyID[keyID] = i
 		}
 	}
 	for _, p := range passwords {
-		keyID, thumbprint := uuidString(p.GetKeyId()), p.GetCustomKeyIdentifier()
+		keyID, thumbprint := p.KeyID.String(), p.CustomKeyIdentifier
 		if i, ok := m.byKeyID[keyID]; ok {
-			m.extend(i, keyID, "", p.GetEndDateTime()) // a certificate's PFX password
+			m.extend(i, keyID, "", p.EndDateTime) // a certificate's PFX password
 			continue
 		}
 		if i, ok := m.byIdentity[identity("key", "", thumbprint)]; ok && keyID == "" && len(thumbprint) > 0 {
-			m.extend(i, "", "", p.GetEndDateTime())
+			m.extend(i, "", "", p.EndDateTime)
 			continue
 		}
 		if keyID == "" && len(thumbprint) == 0 {
 			notes.skip(skipNoKeyID, objectID)
 			continue
 		}
-		m.add(identity("password", keyID, thumbprint), keyID, thumbprint, "secret", p.GetEndDateTime())
+		m.add(identity("password", keyID, thumbprint), keyID, thumbprint, "secret", p.EndDateTime)
 	}
 	return m.creds
 }
@@ -130,10 +127,3 @@ func (m *credentialMerge) extend(i int, keyID, kind string, end *time.Time) {
 }
 
 var kindRank = map[string]int{labelUnknown: 1, "secret": 2, "certificate": 3}
-
-func uuidString(id *uuid.UUID) string {
-	if id == nil {
-		return ""
-	}
-	return id.String()
-}

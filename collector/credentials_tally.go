@@ -3,8 +3,6 @@ package collector
 import (
 	"time"
 
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
-
 	"github.com/mfa-exporter/mfa_exporter/collector/internal/graph"
 )
 
@@ -28,36 +26,36 @@ type credentialTally struct {
 	merged                         credentialMerge // reused for every object
 }
 
-func (t *credentialTally) addServicePrincipal(sp models.ServicePrincipalable) error {
-	id := graph.Deref(sp.GetId())
+func (t *credentialTally) addServicePrincipal(sp credentialObject) error {
+	id := graph.Deref(sp.ID)
 	if id == "" {
 		t.notes.skip(skipNoID, "")
 		return nil
 	}
-	creds := t.merged.merge(id, sp.GetKeyCredentials(), sp.GetPasswordCredentials(), t.notes)
-	usage := t.countCredentials("service_principal", sp.GetAppId(), sp.GetDisplayName(), creds)
-	spType, known := servicePrincipalTypes[graph.Deref(sp.GetServicePrincipalType())]
+	creds := t.merged.merge(id, sp.KeyCredentials, sp.PasswordCredentials, t.notes)
+	usage := t.countCredentials("service_principal", sp.AppID, sp.DisplayName, creds)
+	spType, known := servicePrincipalTypes[graph.Deref(sp.ServicePrincipalType)]
 	if !known {
 		spType = labelUnknown
-		t.notes.oddValue("servicePrincipalType", graph.Deref(sp.GetServicePrincipalType()), labelUnknown)
+		t.notes.oddValue("servicePrincipalType", graph.Deref(sp.ServicePrincipalType), labelUnknown)
 	}
 	owner := "tenant"
-	if org := sp.GetAppOwnerOrganizationId(); org != nil && org.String() != t.tenantID {
+	if org := sp.AppOwnerOrganizationID; org != nil && org.String() != t.tenantID {
 		owner = "external"
 	}
 	t.servicePrincipals[servicePrincipalGroup{spType, usage, owner}]++
 	return nil
 }
 
-func (t *credentialTally) addApplication(app models.Applicationable) error {
-	id := graph.Deref(app.GetId())
+func (t *credentialTally) addApplication(app credentialObject) error {
+	id := graph.Deref(app.ID)
 	if id == "" {
 		t.notes.skip(skipNoID, "")
 		return nil
 	}
-	creds := t.merged.merge(id, app.GetKeyCredentials(), app.GetPasswordCredentials(), t.notes)
-	usage := t.countCredentials("application", app.GetAppId(), app.GetDisplayName(), creds)
-	if usage == "none" && len(app.GetFederatedIdentityCredentials()) > 0 {
+	creds := t.merged.merge(id, app.KeyCredentials, app.PasswordCredentials, t.notes)
+	usage := t.countCredentials("application", app.AppID, app.DisplayName, creds)
+	if usage == "none" && len(app.FederatedIdentityCredentials) > 0 {
 		usage = "federated"
 	}
 	t.applications[usage]++
