@@ -246,3 +246,12 @@ func TestShardsPartitionTheTenants(t *testing.T) {
 		}
 	}
 }
+
+func TestValidName(t *testing.T) {
+	for name, want := range map[string]bool{"Contoso": true, "Contoso Ltd. (EU)": true, "Søren & Co's": true, "北京": true, "a1-b_c": true,
+		"": false, " Contoso": false, "-x": false, "a{b}": false, "a\nb": false, "a\"b": false, strings.Repeat("x", 63): true, strings.Repeat("x", 64): false, "\xff": false} {
+		if got := validName(name); got != want {
+			t.Errorf("validName(%q) = %t, want %t", name, got, want)
+		}
+	}
+}
