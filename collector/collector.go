@@ -1,15 +1,17 @@
 // Package collector is mfa_exporter's Prometheus collector. Its sources each read one part of an
 // Entra ID tenant from Microsoft Graph in the background, on their own interval, and fold the
 // pages into counts as they arrive; the result is a snapshot, swapped in atomically. A scrape
-// never calls Graph: Collect renders the last good snapshot of every source as const metrics,
-// with health metrics that say how fresh each snapshot is. This departs on purpose from
+// never calls Graph: it renders the last good snapshot of every source of every tenant as const
+// metrics, with health metrics that say how fresh each snapshot is. This departs on purpose from
 // Prometheus's fetch-on-scrape default, because Graph is slow, rate-limited and its reports lag
 // by hours.
 //
 // The layers, each a folder: internal/graph is the Graph client (pacing, retries, errors, List);
-// a source (users.go, credentials.go, signins.go) folds Graph's pages into a snapshot; the
-// Exporter runs the sources and renders their snapshots. internal/fakegraph is the fake Graph
-// that the tests and the demo read.
+// a source (users.go, credentials.go, signins.go, policies.go) folds Graph's pages into a
+// snapshot; the Exporter runs a runner per tenant and source (tenants.go: the tenants of the
+// command line, the demo or internal/config's file, reloaded in place) and renders their
+// snapshots, cached per tenant (render.go); persist.go keeps their state in internal/storage
+// across restarts. internal/fakegraph is the fake Graph that the tests and the demo read.
 package collector
 
 import (
