@@ -168,6 +168,7 @@ type Exporter struct {
 	logger *slog.Logger
 	now    func() time.Time
 	load   func() ([]tenantSpec, error)
+	shard  config.Shard
 	store  *storage.Store
 	// slots hold a token per refresh running, --graph.max-concurrent-refreshes of them; nil: no bound.
 	slots chan struct{}
@@ -237,7 +238,7 @@ func newExporter(cfg exporterConfig) (*Exporter, error) {
 		cfg.tenants = []tenantSpec{{id: cfg.tenantID, fingerprint: cfg.tenantID, graph: cfg.graph, sources: cfg.sources}}
 	}
 	e := &Exporter{
-		logger: cfg.logger, now: cfg.now, load: cfg.load, store: cfg.store, apps: map[string]*graph.AppPacer{},
+		logger: cfg.logger, now: cfg.now, load: cfg.load, shard: cfg.shard, store: cfg.store, apps: map[string]*graph.AppPacer{},
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "config_last_reload_successful",
 			Help: "1 if the last load of --config.file (at start, on SIGHUP or POST /-/reload) worked, 0 if it failed and the configuration loaded before still runs.",

@@ -196,6 +196,9 @@ func (e *Exporter) Reload() error {
 	}
 	var next, started, replaced []*tenant
 	for _, spec := range specs {
+		if !e.shard.Owns(spec.id) {
+			continue
+		}
 		old := running[spec.id]
 		delete(running, spec.id)
 		if old != nil && old.spec.fingerprint == spec.fingerprint {

@@ -323,3 +323,27 @@ func checkRenamedTenantRestarts(t *testing.T, fx *reloadFixture, b, c *fakegraph
 		t.Errorf("config_last_reload_successful = %v after a good reload", ok)
 	}
 }
+
+// A reload keeps to the shard: the tenants another shard reads stay unread.
+func TestReloadKeepsToTheShard(t *testing.T) {
+	tenants := someTenants(8)
+	fx := newReloadFixture(t, tenants, tenantsYAML(tenants[0].ID))
+	var ids []string
+	for _, tn := range tenants {
+		ids = append(ids, tn.ID)
+	}
+	e := fx.exporter
+	e.shard = config.Shard{Index: 1, Count: 2}
+	writeTestFile(t, filepath.Join(fx.dir, "mfa.yml"), tenantsYAML(ids...))
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range *e.tenants.Load() {
+		if config.HashMod(tn.spec.id, 2) != 1 {
+			t.Errorf("after a reload shard 1/2 reads %s, whose hashmod is 0", tn.spec.id)
+		}
+	}
+	if e.Tenants() == 0 || e.Tenants() == len(tenants) {
+		t.Errorf("shard 1/2 reads %d of %d tenants", e.Tenants(), len(tenants))
+	}
+}
