@@ -42,7 +42,7 @@ func main() {
 		configFile   = kingpin.Flag("config.file", "YAML file listing the tenants to read, each with its credential (see the README); read again on SIGHUP and POST /-/reload. Without it, one tenant: --graph.tenant-id with the environment's credential.").String()
 		shard        = kingpin.Flag("tenants.shard", "Read only shard I of N of the tenants (I/N, I from 0 to N-1): those whose tenant id Prometheus's hashmod puts there, so that N replicas share one tenant list.").PlaceHolder("I/N").String()
 		storagePath  = kingpin.Flag("storage.path", "Directory where each tenant's and source's last state is kept, so that a restart serves it at once and resumes; none by default.").String()
-		concurrent   = kingpin.Flag("graph.max-concurrent-refreshes", "At most this many refreshes, of any tenant and source, run at once.").Default("10").Int()
+		concurrent   = kingpin.Flag("graph.max-concurrent-refreshes", "At most this many refreshes, of any tenant and source, run at once. 25 keep one app reading many tenants at its reports budget across tenants.").Default("25").Int()
 		demo         = kingpin.Flag("demo", "Serve built-in simulated tenants from an in-process fake Graph: no Azure credentials needed.").Bool()
 		demoUsers    = kingpin.Flag("demo.users", "Number of users in the (first) demo tenant.").Default("5000").Int()
 		demoTenants  = kingpin.Flag("demo.tenants", "Number of demo tenants, each with its own id and size.").Default("1").Int()

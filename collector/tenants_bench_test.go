@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -30,13 +31,22 @@ func benchTenants(n int) []*fakegraph.Tenant {
 	return out
 }
 
-// allSources are the declared sources with their flags' defaults.
-func allSources() map[string]sourceSettings {
-	out := map[string]sourceSettings{}
-	for name, s := range sourceSpecs {
-		out[name] = sourceSettings{interval: time.Hour, timeout: time.Hour, new: s.new}
+// allSources are the sources the binary runs by default (every flag at its default), with an
+// hour's interval.
+func allSources(t testing.TB) map[string]sourceSettings {
+	t.Helper()
+	if _, err := kingpin.CommandLine.Parse(nil); err != nil {
+		t.Fatalf("parsing the default flags: %v", err)
 	}
-	return out
+	sources, err := sourcesFromFlags()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range sources {
+		s.interval, s.timeout = time.Hour, time.Hour
+		sources[name] = s
+	}
+	return sources
 }
 
 // BenchmarkScrapeTenants serves /metrics for 1, 50 and 500 tenants of 2,000 users with every
@@ -53,7 +63,7 @@ func BenchmarkScrapeTenants(b *testing.B) {
 			fake := fakegraph.Start(benchTenants(n)...)
 			b.Cleanup(fake.Close)
 			fake.KeepRequests(false)
-			cfg := multiTenantConfig(fake, nil, allSources())
+			cfg := multiTenantConfig(fake, nil, allSources(b))
 			cfg.now = func() time.Time { return time.Now() }
 			e := newTestExporter(b, cfg)
 			refresh(e)

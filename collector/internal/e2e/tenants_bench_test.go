@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,10 +80,11 @@ func timedScrape(b *testing.B, addr string, gzipped bool) (time.Duration, int) {
 // source of every tenant is up), the exporter's peak and current resident memory and its growth
 // per tenant over the one-tenant run, Graph requests per tenant and 429s, and the time and size
 // of a scrape (the first one after the round, which renders every tenant, then cached ones,
-// plain and gzipped). It fails when Graph throttled, when memory grows by more than 1 MiB per
-// tenant, or when a cached scrape of 500 tenants takes 100 ms or more.
+// plain and gzipped, the median of 9). It fails when Graph throttled, when memory grows by more
+// than 1 MiB per tenant, or when a cached scrape of 500 tenants takes 100 ms or more.
 //
 //	go test -run '^$' -bench BenchmarkTenants -benchtime=1x -timeout 60m ./collector/internal/e2e/
+//	MFA_BENCH_ARGS=--graph.max-concurrent-refreshes=25 go test -run '^$' -bench 'BenchmarkTenants/tenants=50$' -benchtime=1x ./collector/internal/e2e/
 func BenchmarkTenants(b *testing.B) {
 	var baseline float64 // the one-tenant run's resident memory
 	for _, n := range []int{1, 50, 500} {
@@ -119,7 +121,8 @@ func benchTenants(b *testing.B, n int) float64 {
 	}
 	file := m.configFile(b, entries...)
 	start := time.Now()
-	e := startExporter(b, m.env, "--config.file="+file, "--graph.endpoint="+m.fake.URL)
+	// MFA_BENCH_ARGS adds flags, e.g. --graph.max-concurrent-refreshes=25.
+	e := startExporter(b, m.env, append([]string{"--config.file=" + file, "--graph.endpoint=" + m.fake.URL}, strings.Fields(os.Getenv("MFA_BENCH_ARGS"))...)...)
 	want := map[string][]string{}
 	for _, t := range tenants {
 		want[t.ID] = []string{"users", "credentials", "signins", "policies"}
@@ -128,13 +131,17 @@ func benchTenants(b *testing.B, n int) float64 {
 	round := time.Since(start)
 
 	first, size := timedScrape(b, e.addr, false)
-	var cached, cachedGzip time.Duration
+	// The median of 9 scrapes each way: the machine the benchmark runs on is shared.
+	var plain, gzipped []time.Duration
 	var gzipSize int
-	for range 5 {
+	for range 9 {
 		d, _ := timedScrape(b, e.addr, false)
 		dz, zs := timedScrape(b, e.addr, true)
-		cached, cachedGzip, gzipSize = max(cached, d), max(cachedGzip, dz), zs
+		plain, gzipped, gzipSize = append(plain, d), append(gzipped, dz), zs
 	}
+	slices.Sort(plain)
+	slices.Sort(gzipped)
+	cached, cachedGzip := plain[len(plain)/2], gzipped[len(gzipped)/2]
 	peak, rss := processMemory(b, e.proc.Pid)
 	perTenant := map[string]int{}
 	for _, r := range m.fake.Requests() {
@@ -153,13 +160,14 @@ func benchTenants(b *testing.B, n int) float64 {
 	b.ReportMetric(float64(first.Milliseconds()), "first-scrape-ms")
 	b.ReportMetric(float64(cached.Microseconds())/1000, "scrape-ms")
 	b.ReportMetric(float64(cachedGzip.Microseconds())/1000, "scrape-gzip-ms")
+	b.ReportMetric(float64(max(plain[len(plain)-1], gzipped[len(gzipped)-1]).Microseconds())/1000, "scrape-max-ms")
 	b.ReportMetric(float64(size)/1024, "scrape-KiB")
 	b.ReportMetric(float64(gzipSize)/1024, "scrape-gzip-KiB")
 	if m.fake.Throttled() != 0 {
 		b.Errorf("Graph throttled %d requests", m.fake.Throttled())
 	}
 	if n >= 500 && (cached >= 100*time.Millisecond || cachedGzip >= 100*time.Millisecond) {
-		b.Errorf("a scrape of %d tenants took %v (%v gzipped), the target is under 100 ms", n, cached, cachedGzip)
+		b.Errorf("a scrape of %d tenants took %v (%v gzipped) at the median, the target is under 100 ms", n, cached, cachedGzip)
 	}
 	return rss
 }
@@ -172,13 +180,16 @@ func waitForTenantsWithin(b *testing.B, e *exporter, want map[string][]string, w
 		poll = 5 * time.Second // a scrape of hundreds of tenants is megabytes
 	}
 	for deadline := time.Now().Add(within); ; time.Sleep(poll) {
-		up, ready := upByTenant(scrapeFamilies(b, e)), true
+		families := scrapeFamilies(b, e)
+		up, ready := upByTenant(families), true
+		for _, m := range families["mfa_exporter_source_errors_total"].GetMetric() {
+			if m.GetCounter().GetValue() > 0 {
+				b.Fatalf("a refresh failed: %v; logs:\n%s", labelsOf(m), e.logs)
+			}
+		}
 		for tenant, sources := range want {
 			for _, s := range sources {
-				switch v, ok := up[[2]string{tenant, s}]; {
-				case ok && v == 0:
-					b.Fatalf("tenant %s's %s source failed; logs:\n%s", tenant, s, e.logs)
-				case !ok:
+				if up[[2]string{tenant, s}] != 1 {
 					ready = false
 				}
 			}
