@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"sync"
@@ -114,6 +115,8 @@ type Exporter struct {
 	runners  []*runner
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
+	capped   *prometheus.CounterVec
+	stopped  sync.WaitGroup // the runners Start started
 }
 
 // runner runs one source: a refresh at a time, and the last good snapshot and health it left.
@@ -126,8 +129,9 @@ type runner struct {
 	snapshot atomic.Pointer[snapshot]
 	health   atomic.Pointer[health]
 
-	running     sync.Mutex // held for a refresh; a refresh due while one runs is skipped
-	lastFailure string     // guarded by running; a failure is logged once, until its kind changes
+	running     sync.Mutex  // held for a refresh; a refresh due while one runs is skipped
+	lastFailure string      // guarded by running; a failure is logged once, until its kind changes
+	refreshed   atomic.Bool // a refresh has ended, in success or failure (Ready)
 }
 
 type health struct {
@@ -165,11 +169,16 @@ func newExporter(cfg exporterConfig) (*Exporter, error) {
 			Namespace: namespace, Name: "source_errors_total",
 			Help: "Background refreshes of a source that failed, by reason.",
 		}, []string{"source", "reason"}),
+		capped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "graph_retry_after_capped_total",
+			Help: fmt.Sprintf("Graph responses whose Retry-After asked for a wait longer than %s, which was waited instead, by source.", graph.MaxRetryAfter),
+		}, []string{"source"}),
 	}
 	gopts := cfg.graph
 	gopts.OnResponse = func(source string, code int) {
 		e.requests.WithLabelValues(source, strconv.Itoa(code)).Inc()
 	}
+	gopts.OnRetryAfterCapped = func(source string) { e.capped.WithLabelValues(source).Inc() }
 	client, err := graph.New(gopts)
 	if err != nil {
 		return nil, err
@@ -193,15 +202,17 @@ func newExporter(cfg exporterConfig) (*Exporter, error) {
 		for _, reason := range graph.Reasons() {
 			e.errors.WithLabelValues(name, reason)
 		}
+		e.capped.WithLabelValues(name)
 		e.runners = append(e.runners, r)
 	}
 	return e, nil
 }
 
-// Start refreshes every source now and then on its interval, in the background, until ctx ends.
+// Start refreshes every source now and then on its interval, in the background, until ctx ends;
+// Wait waits for the refreshes running then to stop.
 func (e *Exporter) Start(ctx context.Context) {
 	for _, r := range e.runners {
-		go func() {
+		e.stopped.Go(func() {
 			t := time.NewTicker(r.settings.interval)
 			defer t.Stop()
 			for {
@@ -212,8 +223,22 @@ func (e *Exporter) Start(ctx context.Context) {
 				case <-t.C:
 				}
 			}
-		}()
+		})
 	}
+}
+
+// Wait waits until the refreshes that Start started have stopped, after its context ended.
+func (e *Exporter) Wait() { e.stopped.Wait() }
+
+// Ready says whether every source has finished its first refresh, in success or failure: until
+// then a scrape would miss the source's metrics, or its health.
+func (e *Exporter) Ready() bool {
+	for _, r := range e.runners {
+		if !r.refreshed.Load() {
+			return false
+		}
+	}
+	return true
 }
 
 // refreshAll refreshes every source once, now, and waits for them all.
@@ -225,16 +250,22 @@ func (e *Exporter) refreshAll(ctx context.Context) {
 	wg.Wait()
 }
 
-func (e *Exporter) refresh(ctx context.Context, r *runner) {
+func (e *Exporter) refresh(parent context.Context, r *runner) {
 	if !r.running.TryLock() {
 		e.logger.Warn("refresh skipped: the previous one is still running", "source", r.name)
 		return
 	}
 	defer r.running.Unlock()
-	ctx, cancel := context.WithTimeout(graph.WithSource(ctx, r.name), r.settings.timeout)
+	ctx, cancel := context.WithTimeout(graph.WithSource(parent, r.name), r.settings.timeout)
 	defer cancel()
 	start := time.Now()
-	snap, err := r.source.Refresh(ctx)
+	snap, err := e.refreshSource(ctx, r)
+	if err != nil && parent.Err() != nil {
+		// A shutdown, not a Graph failure: nothing to count or to warn about.
+		e.logger.Debug("refresh stopped: shutting down", "source", r.name, "err", err)
+		return
+	}
+	defer r.refreshed.Store(true)
 	h := &health{duration: time.Since(start)}
 	if prev := r.health.Load(); prev != nil {
 		h.lastSuccess = prev.lastSuccess
@@ -252,6 +283,19 @@ func (e *Exporter) refresh(ctx context.Context, r *runner) {
 	r.snapshot.Store(&snap)
 	r.health.Store(h)
 	e.logger.Debug("refresh done", "source", r.name, "duration", h.duration)
+}
+
+// refreshSource runs one refresh of the source. A panic, from an answer of Graph that nothing
+// checked for breaking the SDK or a source, fails the refresh as malformed instead of ending the
+// process; the stack goes to the debug log.
+func (e *Exporter) refreshSource(ctx context.Context, r *runner) (snap snapshot, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.logger.Debug("refresh panicked", "source", r.name, "panic", p, "stack", string(debug.Stack()))
+			snap, err = nil, graph.MalformedError("reading Graph's answer panicked: %v", p)
+		}
+	}()
+	return r.source.Refresh(ctx)
 }
 
 // failed counts and logs a failed refresh; the last good snapshot stays served.
@@ -296,4 +340,5 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	}
 	e.requests.Collect(ch)
 	e.errors.Collect(ch)
+	e.capped.Collect(ch)
 }

@@ -43,6 +43,7 @@ type Request struct {
 type Fault struct {
 	Path       string        // substring of the URL path; "" matches every Graph request
 	Times      int           // how many requests it answers; 0 means all
+	After      int           // let this many matching requests through first (1: fail from the second page)
 	Status     int           // HTTP status of the error; 0 with Malformed or Delay means 200
 	RetryAfter string        // Retry-After header, e.g. "1" or "0.2"
 	Code       string        // Graph error code, e.g. Authorization_RequestDenied
@@ -277,6 +278,10 @@ func (s *Server) takeFault(path string) *Fault {
 	for i, f := range s.faults {
 		if !strings.Contains(path, f.Path) {
 			continue
+		}
+		if f.After > 0 {
+			f.After--
+			return nil
 		}
 		if f.Times > 0 {
 			f.Times--
