@@ -43,7 +43,7 @@ type Request struct {
 type Fault struct {
 	Path       string        // substring of the URL path; "" matches every Graph request
 	Times      int           // how many requests it answers; 0 means all
-	After      int           // let this many matching requests through first (1: fail from the second page)
+	After      int           // let this many matching requests through first (1: fail from the second page); they meet no other fault
 	Status     int           // HTTP status of the error; 0 with Malformed or Delay means 200
 	RetryAfter string        // Retry-After header, e.g. "1" or "0.2"
 	Code       string        // Graph error code, e.g. Authorization_RequestDenied
@@ -71,6 +71,8 @@ type Server struct {
 	reportLog []time.Time // when recent reports requests arrived, for the throttling budget
 	throttled int
 	keep      bool // keep Request records
+
+	randomShare float64 // FailAtRandom
 }
 
 type route struct {
@@ -291,7 +293,7 @@ func (s *Server) takeFault(path string) *Fault {
 		}
 		return f
 	}
-	return nil
+	return s.randomFault()
 }
 
 // admitReport applies the reports budget: a sliding window over arrival times.
