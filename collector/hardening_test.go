@@ -120,8 +120,8 @@ func TestShutdownDuringARefreshIsNoFailure(t *testing.T) {
 			t.Errorf(`source_errors_total{reason=%q} = %v after a shutdown, want 0`, reason, got)
 		}
 	}
-	if _, ok := sourceUp(t, e); ok {
-		t.Error("source_up is served: the interrupted refresh was taken as a result")
+	if up, _ := sourceUp(t, e); up != 0 || e.Ready() {
+		t.Errorf("source_up = %v, ready %t: the interrupted refresh was taken as a result", up, e.Ready())
 	}
 	out := logs.String()
 	if strings.Contains(out, "level=ERROR") || strings.Contains(out, "level=WARN") || strings.Contains(out, "DNS") {

@@ -60,6 +60,8 @@ func TestRefusesUncleanInputAtStart(t *testing.T) {
 		{"demo faults out of range", cleanEnv(), []string{"--demo", "--demo.faults=1.5"}, []string{"--demo.faults", "1.5"}},
 		{"client certificate unreadable", cleanEnv("AZURE_TENANT_ID="+tenant, "AZURE_CLIENT_ID=app", "AZURE_CLIENT_CERTIFICATE_PATH="+garbage), nil,
 			[]string{"AZURE_CLIENT_CERTIFICATE_PATH", garbage, "PKCS#12"}},
+		{"client certificate missing", cleanEnv("AZURE_TENANT_ID="+tenant, "AZURE_CLIENT_ID=app", "AZURE_CLIENT_CERTIFICATE_PATH="+filepath.Join(dir, "missing.pem")), nil,
+			[]string{"AZURE_CLIENT_CERTIFICATE_PATH", "missing.pem", "no such file"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

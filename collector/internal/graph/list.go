@@ -101,8 +101,9 @@ func List[T any](ctx context.Context, c *Client, q Query, factory serialization.
 	return nil
 }
 
-// nextLink checks a page's @odata.nextLink: Graph's links are absolute URLs on its own host. A
-// link elsewhere would get no token (the token provider allows Graph's host only) and would read
+// nextLink checks a page's @odata.nextLink: the next page is had by sending the link's URL to
+// Microsoft Graph (learn.microsoft.com/graph/paging), so it names Graph's own host. A link
+// elsewhere would get no token (the token provider allows Graph's host only) and would read
 // someone else's answer as the tenant's.
 func (c *Client) nextLink(link *string) (*url.URL, error) {
 	if link == nil || *link == "" {

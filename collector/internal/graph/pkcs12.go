@@ -20,8 +20,9 @@ import (
 //
 // It returns nil, nil where azidentity's environment credential is not used for a certificate
 // (AZURE_TOKEN_CREDENTIALS picks other credentials, a secret is set, no certificate path) or can
-// read the file itself; DefaultAzureCredential then goes its usual way. A file that neither
-// reads is refused here, naming the variable, rather than skipped for the next credential.
+// read the file itself; DefaultAzureCredential then goes its usual way. A file that is missing
+// or that neither reads is refused here, naming the variable, where DefaultAzureCredential would
+// pass on to the next credential of its chain.
 func pkcs12Credential(tenantID string, opts azcore.ClientOptions, disableInstanceDiscovery bool) (azcore.TokenCredential, error) {
 	path := os.Getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	if !environmentCredentialSelected() || os.Getenv("AZURE_CLIENT_ID") == "" || os.Getenv("AZURE_CLIENT_SECRET") != "" || path == "" {
@@ -29,7 +30,7 @@ func pkcs12Credential(tenantID string, opts azcore.ClientOptions, disableInstanc
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil // azidentity says so in its own words
+		return nil, fmt.Errorf("AZURE_CLIENT_CERTIFICATE_PATH: %w", err)
 	}
 	password := os.Getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD")
 	_, _, azErr := azidentity.ParseCertificates(data, []byte(password))
