@@ -58,13 +58,27 @@ func FuzzSignInsPages(f *testing.F) {
 		`{"value":[{"id":"s","createdDateTime":"2026-06-01T11:00:00Z","userType":"newType","appId":"x","signInEventTypes":["interactiveUser","nonInteractiveUser"],"authenticationRequirement":"somethingNew","status":{"errorCode":null}}]}`)
 }
 
+// The policies source reads two objects and one collection; the Conditional Access policies are
+// its page-folding path, and the fake serves the two objects as documented.
+func FuzzPoliciesPages(f *testing.F) {
+	fuzzSource(f, "policies", []string{"/v1.0/identity/conditionalAccess/policies"}, `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#identity/conditionalAccess/policies","value":[`+
+		`{"id":"1a6b3c8d-4e2f-4b7a-9c51-2d8e6f0a4b71","displayName":"Require multifactor authentication for admins","state":"enabled",`+
+		`"conditions":{"clientAppTypes":["all"],"applications":{"includeApplications":["All"],"excludeApplications":[]},`+
+		`"users":{"includeUsers":[],"excludeUsers":["0b1c6f4e-2a7d-4e59-9c38-5d1e7a2b9f01"],"includeGroups":[],"excludeGroups":[],"includeRoles":["62e90394-69f5-4237-9190-012177145e10"],"excludeRoles":[]}},`+
+		`"grantControls":{"operator":"OR","builtInControls":["mfa"],"customAuthenticationFactors":[],"termsOfUse":[],"authenticationStrength":null}},`+
+		`{"id":"2b7c4d9e-5f3a-4c8b-8d62-3e9f7a1b5c82","displayName":"Azure management","state":"enabledForReportingButNotEnforced",`+
+		`"conditions":{"clientAppTypes":["all"],"applications":{"includeApplications":["797f4846-ba00-4fd7-ba43-dac1f8f63013"],"excludeApplications":[]},`+
+		`"users":{"includeUsers":["All"],"excludeUsers":[],"includeGroups":[],"excludeGroups":["g1"],"includeRoles":[],"excludeRoles":[]}},`+
+		`"grantControls":{"operator":"AND","builtInControls":["somethingNew"],"authenticationStrength":{"id":"00000000-0000-0000-0000-000000000004","allowedCombinations":["fido2"]}}}]}`)
+}
+
 // fuzzSource fuzzes the named source with bodies served, once each, for every path it reads
 // (both sign-in queries read the same body: a record valid for both is an interactive one).
 func fuzzSource(f *testing.F, name string, paths []string, seeds ...string) {
 	for _, s := range append(notPages, seeds...) {
 		f.Add([]byte(s))
 	}
-	fake := fakegraph.Start(&fakegraph.Tenant{ID: "11111111-2222-4333-8444-555555555555", Seed: 5, Users: 3, Domain: "contoso.test"})
+	fake := fakegraph.Start(&fakegraph.Tenant{ID: "11111111-2222-4333-8444-555555555555", Seed: 5, Users: 3, Domain: "contoso.test", Policies: fakegraph.DemoPolicies()})
 	f.Cleanup(fake.Close)
 	fake.KeepRequests(false)
 	client, err := graph.New(graph.Options{BaseURL: fake.URL, Scope: "https://graph.microsoft.com/.default",

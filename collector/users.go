@@ -13,7 +13,7 @@ import (
 
 func init() {
 	declareSource("users", "AuditLog.Read.All", time.Hour, func(c sourceConfig) (source, error) {
-		return &usersSource{cfg: c}, nil
+		return &usersSource{cfg: c, unknownMethods: newUnknownValues(c.logger, "users")}, nil
 	})
 }
 
@@ -39,7 +39,10 @@ var (
 // usersSource reads the authentication methods registration report,
 // GET /v1.0/reports/authenticationMethods/userRegistrationDetails (AuditLog.Read.All, Entra ID
 // P1/P2). The report lags up to 36 hours and leaves out disabled users.
-type usersSource struct{ cfg sourceConfig }
+type usersSource struct {
+	cfg            sourceConfig
+	unknownMethods *unknownValues // methodsRegistered values the strength table does not know
+}
 
 type userGroup struct {
 	userType string
@@ -51,15 +54,16 @@ type userCounts struct{ registered, unregistered, capable, passwordless, ssprReg
 type userMethod struct{ userType, method string }
 
 type usersSnapshot struct {
-	tenantID string
-	groups   map[userGroup]*userCounts
-	methods  map[userMethod]float64
-	defaults map[userMethod]float64
+	tenantID  string
+	groups    map[userGroup]*userCounts
+	methods   map[userMethod]float64
+	defaults  map[userMethod]float64
+	strengths strengthTally // strength.go
 }
 
 func (s *usersSource) Refresh(ctx context.Context) (snapshot, error) {
 	snap := &usersSnapshot{tenantID: s.cfg.tenantID, groups: map[userGroup]*userCounts{},
-		methods: map[userMethod]float64{}, defaults: map[userMethod]float64{}}
+		methods: map[userMethod]float64{}, defaults: map[userMethod]float64{}, strengths: newStrengthTally(s.unknownMethods)}
 	for _, t := range knownUserTypes {
 		snap.groups[userGroup{t, false}] = &userCounts{}
 		snap.groups[userGroup{t, true}] = &userCounts{}
@@ -93,6 +97,7 @@ func (s *usersSnapshot) add(u models.UserRegistrationDetailsable) error {
 	c.capable += boolValue(isTrue(u.GetIsMfaCapable()))
 	c.passwordless += boolValue(isTrue(u.GetIsPasswordlessCapable()))
 	c.ssprRegistered += boolValue(isTrue(u.GetIsSsprRegistered()))
+	s.strengths.add(g, u.GetMethodsRegistered())
 	seen := map[string]bool{}
 	for _, m := range u.GetMethodsRegistered() {
 		if !seen[m] {
@@ -127,4 +132,5 @@ func (s *usersSnapshot) Collect(ch chan<- prometheus.Metric) {
 	for m, v := range s.defaults {
 		ch <- prometheus.MustNewConstMetric(defaultMethodDesc, prometheus.GaugeValue, v, s.tenantID, m.userType, m.method)
 	}
+	s.strengths.collect(ch, s.tenantID)
 }

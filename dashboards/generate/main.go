@@ -31,6 +31,7 @@ var dashboards = []struct {
 	{"mfa-coverage.json", mfaCoverage},
 	{"app-credentials.json", appCredentials},
 	{"capacity-review.json", capacityReview},
+	{"mandatory-mfa-readiness.json", mfaReadiness},
 }
 
 func main() {

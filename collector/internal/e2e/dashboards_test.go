@@ -19,9 +19,10 @@ const currentSchemaVersion = 42
 // stableUIDs are the dashboards' uids: links and bookmarks depend on them, so a change must be
 // deliberate (edit this list in the same commit).
 var stableUIDs = map[string]string{
-	"dashboards/mfa-coverage.json":    "mfa-exporter-coverage",
-	"dashboards/app-credentials.json": "mfa-exporter-credentials",
-	"dashboards/capacity-review.json": "mfa-exporter-capacity",
+	"dashboards/mfa-coverage.json":            "mfa-exporter-coverage",
+	"dashboards/app-credentials.json":         "mfa-exporter-credentials",
+	"dashboards/capacity-review.json":         "mfa-exporter-capacity",
+	"dashboards/mandatory-mfa-readiness.json": "mfa-exporter-mfa-readiness",
 }
 
 // requiredVariables every dashboard has.

@@ -43,6 +43,7 @@ func TestEndToEnd(t *testing.T) {
 	unexported := map[string]bool{} // queries the panel data check need not wait for
 	t.Run("queries parse and use only exported metrics", func(t *testing.T) { run.checkMetricNames(t, unexported) })
 	t.Run("MFAAdminsUnregistered fires with the demo's unregistered admins", run.checkAdminsAlert)
+	t.Run("MFANotEnforcedForAzureManagement fires on the demo's policies", run.checkEnforcementAlerts)
 	t.Run("every panel query returns data", func(t *testing.T) { run.checkPanelData(t, unexported) })
 }
 
@@ -186,6 +187,37 @@ func (run *endToEnd) checkAdminsAlert(t *testing.T) {
 	for _, a := range alerts {
 		if strings.HasPrefix(a.Labels["alertname"], "MFAExporter") {
 			t.Errorf("%s is %s against a healthy demo exporter: %v", a.Labels["alertname"], a.State, a.Labels)
+		}
+	}
+}
+
+// checkEnforcementAlerts: the demo tenant's policies leave Azure management to report-only
+// policies and cover admins, so by its ground truth MFANotEnforcedForAzureManagement fires and
+// MFANotEnforcedForAdmins does not.
+func (run *endToEnd) checkEnforcementAlerts(t *testing.T) {
+	truth := fakegraph.NewDemoTenant(demoUsers).PolicyTruth()
+	notEnforced := func(users, apps string) bool {
+		return !truth.SecurityDefaults && truth.Enforced[fakegraph.EnforcedKey{Users: users, Apps: apps, State: "enabled"}] == 0
+	}
+	if !notEnforced("all", "azure_management") || notEnforced("admins", "all") {
+		t.Fatal("the demo tenant no longer leaves Azure management unenforced with admins covered, which this test needs")
+	}
+	var alerts []alert
+	waitFor(t, "MFANotEnforcedForAzureManagement firing", func() error {
+		var err error
+		if alerts, err = run.prom.alerts(); err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			if a.Labels["alertname"] == "MFANotEnforcedForAzureManagement" && a.State == "firing" && a.Labels["tenant_id"] == run.tenantID {
+				return nil
+			}
+		}
+		return fmt.Errorf("not firing among %d alerts", len(alerts))
+	})
+	for _, a := range alerts {
+		if a.Labels["alertname"] == "MFANotEnforcedForAdmins" {
+			t.Errorf("MFANotEnforcedForAdmins is %s, but the demo's admins are covered by an enabled policy: %v", a.State, a.Labels)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package fakegraph
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -137,6 +138,18 @@ func (o *object) Strs(k string, vs []string) {
 			o.buf = appendString(o.buf, v)
 		}
 		o.buf = append(o.buf, ']')
+	}
+}
+
+// JSON writes v as encoding/json renders it: for shapes kept as Go structs (policies.go).
+// $select does not reach into it.
+func (o *object) JSON(k string, v any) {
+	if o.key(k) {
+		data, err := json.Marshal(v)
+		if err != nil {
+			panic(fmt.Sprintf("fakegraph: %s does not marshal: %v", k, err)) // the fake's own types always do
+		}
+		o.buf = append(o.buf, data...)
 	}
 }
 

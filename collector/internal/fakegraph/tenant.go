@@ -20,6 +20,9 @@ type Tenant struct {
 	Credentials CredentialMix
 	// SignIns sizes the sign-in log (signins.go).
 	SignIns SignInMix
+	// Policies are the Conditional Access policies, security defaults and authentication
+	// methods policy (policies.go); nil serves none.
+	Policies *PolicySet
 	// Domain is the tenant's verified domain, used in generated UPNs.
 	Domain string
 	// Now is the tenant's clock; nil means time.Now.
@@ -33,7 +36,8 @@ const DemoTenantID = "8f0c5a52-3d1e-4c7b-9a4e-0d5e7c1b2a60"
 func NewDemoTenant(users int) *Tenant {
 	return &Tenant{ID: DemoTenantID, Seed: 20241015, Users: users, UnregisteredAdmins: 2, Domain: "contoso.example",
 		Credentials: CredentialMix{ServicePrincipals: 3000, Applications: 400},
-		SignIns:     SignInMix{PerDay: 8000, Late: 0.05, MaxDelay: 5 * time.Minute}}
+		SignIns:     SignInMix{PerDay: 8000, Late: 0.05, MaxDelay: 5 * time.Minute},
+		Policies:    DemoPolicies()}
 }
 
 func (t *Tenant) now() time.Time {

@@ -81,7 +81,7 @@ func List[T any](ctx context.Context, c *Client, q Query, factory serialization.
 			return failed(MalformedError("Graph sent a next link this listing has followed already: it would page forever"))
 		}
 		followed[link] = true
-		page, err := c.page(ctx, next, factory)
+		page, err := c.send(ctx, next, factory, checkPage)
 		if err != nil {
 			return failed(err)
 		}
@@ -119,12 +119,13 @@ func (c *Client) nextLink(link *string) (*url.URL, error) {
 	return u, nil
 }
 
-// page requests one page of a collection and decodes it with factory. The body is read as bytes
-// and checked before the SDK sees it, so that nothing but a page gets decoded as one.
-func (c *Client) page(ctx context.Context, u *url.URL, factory serialization.ParsableFactory) (serialization.Parsable, error) {
+// send requests one Graph resource, a page or an object, and decodes it with factory. The body
+// is read as bytes and vetted by check before the SDK sees it, so that nothing but what was asked
+// for gets decoded as it.
+func (c *Client) send(ctx context.Context, u *url.URL, factory serialization.ParsableFactory, check func([]byte) error) (serialization.Parsable, error) {
 	if c.requestTimeout > 0 {
 		// A deadline on the context rather than on the HTTP client, so that the retry handler
-		// sees it (shouldRetry) and a wait longer than the request may take is not started.
+		// sees it (retryWithinDeadline) and a wait longer than the request may take is not started.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.requestTimeout)
 		defer cancel()
@@ -139,20 +140,20 @@ func (c *Client) page(ctx context.Context, u *url.URL, factory serialization.Par
 	}
 	body, _ := answer.([]byte)
 	if len(body) == 0 {
-		return nil, MalformedError("Graph answered with an empty body instead of a collection page")
+		return nil, MalformedError("Graph answered with an empty body")
 	}
 	root, err := jsonserialization.NewJsonParseNode(body)
 	if err != nil {
 		return nil, malformedBecause(err, "Graph answered with something that is not JSON")
 	}
-	if err := checkPage(body); err != nil {
+	if err := check(body); err != nil {
 		return nil, err
 	}
-	page, err := root.GetObjectValue(factory)
+	decoded, err := root.GetObjectValue(factory)
 	if err != nil {
-		return nil, malformedBecause(err, "Graph sent a page the SDK cannot read")
+		return nil, malformedBecause(err, "Graph sent an answer the SDK cannot read")
 	}
-	return page, nil
+	return decoded, nil
 }
 
 // Deref is the value p points to, or the zero value for nil: the SDK gives every field as a pointer.

@@ -193,3 +193,25 @@ func TestALongRetryAfterIsCappedAndReportedAsThrottling(t *testing.T) {
 		}
 	}
 }
+
+// Get reads one object: the SDK reads `null` as no answer and `[]` or a scalar as an object
+// without properties (security defaults "not enabled", say); each is malformed.
+func TestGetRefusesWhatIsNotAnObject(t *testing.T) {
+	fake := startFake(t)
+	c := newClient(t, fake, nil)
+	const path = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
+	for _, body := range []string{`null`, `[]`, `[{"isEnabled":true}]`, `"x"`, `1`, `true`} {
+		fake.Inject(fakegraph.Fault{Path: path, Times: 1, Body: body})
+		_, err := graph.Get[models.IdentitySecurityDefaultsEnforcementPolicyable](context.Background(), c, graph.Query{Path: path},
+			models.CreateIdentitySecurityDefaultsEnforcementPolicyFromDiscriminatorValue)
+		if err == nil || graph.Classify(err).Reason != graph.ReasonMalformed {
+			t.Errorf("%s: error %v, want malformed", body, err)
+		}
+	}
+	fake.Inject(fakegraph.Fault{Path: path, Times: 1, Body: `{"id":"00000000-0000-0000-0000-000000000005","isEnabled":true}`})
+	policy, err := graph.Get[models.IdentitySecurityDefaultsEnforcementPolicyable](context.Background(), c, graph.Query{Path: path},
+		models.CreateIdentitySecurityDefaultsEnforcementPolicyFromDiscriminatorValue)
+	if err != nil || policy.GetIsEnabled() == nil || !*policy.GetIsEnabled() {
+		t.Errorf("an object: %v, %v; want it read", policy, err)
+	}
+}

@@ -41,6 +41,16 @@ func checkPage(body []byte) error {
 	}
 }
 
+// checkObject makes sure that body, known to be valid JSON, is an object: the SDK reads `null`
+// as no answer and `[]` or a scalar as an object without properties.
+func checkObject(body []byte) error {
+	s := jsonScanner{b: body}
+	if c := s.peek(); c != '{' {
+		return MalformedError("Graph answered with %s, not an object", kindOf(c))
+	}
+	return nil
+}
+
 // checkItems reads the array at the scanner's position and checks that every item is an object.
 func (s *jsonScanner) checkItems() error {
 	if c := s.peek(); c != '[' {
