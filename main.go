@@ -34,7 +34,7 @@ import (
 const name = "mfa_exporter"
 
 func main() {
-	requestTimeout := model.Duration(2 * time.Minute)
+	requestTimeout := model.Duration(collector.DefaultRequestTimeout)
 	var (
 		metricsPath  = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		cloudName    = kingpin.Flag("graph.cloud", "Microsoft cloud: "+strings.Join(collector.Clouds(), ", ")+". Picks the Graph endpoint and the authority host.").Default("public").String()

@@ -52,6 +52,14 @@ func Clouds() []string { return graph.CloudNames() }
 // maxRetries is how often a 429, 503 or 504 is retried before a refresh fails.
 const maxRetries = 5
 
+// DefaultRequestTimeout is --graph.request-timeout's default: ten minutes. Microsoft documents no
+// latency for a Graph request; users report pages of sign-ins outlasting 300 s, where Microsoft's
+// own Graph PowerShell SDK gives up (msgraph-sdk-powershell issues 2941 and 3146,
+// microsoft/zerotrustassessment issue 1104). A page that needs longer than the timeout never
+// arrives, however often it is resumed, so the default is twice that, which also leaves room for
+// kiota's retry waits (at most 180 s).
+const DefaultRequestTimeout = 10 * time.Minute
+
 // New builds the Exporter for the sources the command line enables. Outside the demo it builds
 // the Azure credential and gets one token with it, so that a credential that cannot work stops
 // the exporter at start; nothing else talks to Graph until Start.
@@ -116,6 +124,7 @@ type Exporter struct {
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
 	capped   *prometheus.CounterVec
+	skipped  *prometheus.CounterVec
 	stopped  sync.WaitGroup // the runners Start started
 }
 
@@ -134,6 +143,8 @@ type runner struct {
 	refreshed   atomic.Bool // a refresh has ended, in success or failure (Ready)
 }
 
+// health is a source's state as its health series show it; the zero health is a source whose
+// first refresh has not ended: down, never succeeded (timestamp 0), no duration yet.
 type health struct {
 	up          bool
 	lastSuccess time.Time
@@ -142,13 +153,13 @@ type health struct {
 
 var (
 	upDesc = prometheus.NewDesc(namespace+"_source_up",
-		"1 if the source's last background refresh from Graph worked, 0 if it failed (its last good snapshot is still served).",
+		"1 if the source's last background refresh from Graph worked, 0 if it failed (its last good snapshot is still served) or its first refresh has not ended.",
 		[]string{"source"}, nil)
 	lastSuccessDesc = prometheus.NewDesc(namespace+"_source_last_success_timestamp_seconds",
-		"When the source last refreshed from Graph successfully; its metrics are that old, since scrapes serve the cached snapshot.",
+		"When the source last refreshed from Graph successfully, 0 if it has not yet since the exporter started; its metrics are that old, since scrapes serve the cached snapshot.",
 		[]string{"source"}, nil)
 	durationDesc = prometheus.NewDesc(namespace+"_source_refresh_duration_seconds",
-		"How long the source's last background refresh from Graph took, throttling waits included.",
+		"How long the source's last background refresh from Graph took, throttling waits included; 0 until the first one ends.",
 		[]string{"source"}, nil)
 )
 
@@ -173,8 +184,10 @@ func newExporter(cfg exporterConfig) (*Exporter, error) {
 			Namespace: namespace, Name: "graph_retry_after_capped_total",
 			Help: fmt.Sprintf("Graph responses whose Retry-After asked for a wait longer than %s, which was waited instead, by source.", graph.MaxRetryAfter),
 		}, []string{"source"}),
+		skipped: prometheus.NewCounterVec(recordsSkippedOpts, []string{"source", "reason"}),
 	}
 	gopts := cfg.graph
+	gopts.Logger = cfg.logger
 	gopts.OnResponse = func(source string, code int) {
 		e.requests.WithLabelValues(source, strconv.Itoa(code)).Inc()
 	}
@@ -183,7 +196,7 @@ func newExporter(cfg exporterConfig) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := sourceConfig{graph: client, tenantID: cfg.tenantID, logger: cfg.logger, now: cfg.now}
+	sc := sourceConfig{graph: client, tenantID: cfg.tenantID, logger: cfg.logger, now: cfg.now, skipped: e.skipped}
 	names := make([]string, 0, len(cfg.sources))
 	for name := range cfg.sources {
 		names = append(names, name)
@@ -203,6 +216,12 @@ func newExporter(cfg exporterConfig) (*Exporter, error) {
 			e.errors.WithLabelValues(name, reason)
 		}
 		e.capped.WithLabelValues(name)
+		if s, ok := src.(skipReasoner); ok {
+			for _, reason := range s.skipReasons() {
+				e.skipped.WithLabelValues(name, reason)
+			}
+		}
+		r.health.Store(&health{}) // not yet: down, never succeeded, until the first refresh ends
 		e.runners = append(e.runners, r)
 	}
 	return e, nil
@@ -329,16 +348,16 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 			(*snap).Collect(ch)
 		}
 		h := r.health.Load()
-		if h == nil {
-			continue // the first refresh has not finished yet
+		lastSuccess := 0.0 // never
+		if !h.lastSuccess.IsZero() {
+			lastSuccess = float64(h.lastSuccess.UnixNano()) / 1e9
 		}
 		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(h.up), r.name)
 		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, h.duration.Seconds(), r.name)
-		if !h.lastSuccess.IsZero() {
-			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(h.lastSuccess.UnixNano())/1e9, r.name)
-		}
+		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, lastSuccess, r.name)
 	}
 	e.requests.Collect(ch)
 	e.errors.Collect(ch)
 	e.capped.Collect(ch)
+	e.skipped.Collect(ch)
 }

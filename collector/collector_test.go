@@ -260,8 +260,13 @@ func TestStartRefreshesAtStartInTheBackground(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Start did not refresh at start (the interval is an hour)")
 	}
-	if _, ok := sourceUp(t, e); ok {
-		t.Error("source_up is served before the first refresh finished")
+	// Health from the first second: the series are there, saying "not yet" (the old code served
+	// none until the first refresh ended, so no alert could see a first read that never ends).
+	for name, want := range map[string]float64{"mfa_exporter_source_up": 0,
+		"mfa_exporter_source_last_success_timestamp_seconds": 0, "mfa_exporter_source_refresh_duration_seconds": 0} {
+		if got, ok := sample(t, e, name, map[string]string{"source": "users"}); !ok || got != want {
+			t.Errorf("%s = %v (served: %t) before the first refresh ended, want %v", name, got, ok, want)
+		}
 	}
 	close(gate.release)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -367,32 +372,33 @@ func TestUnknownUserTypeIsCountedApart(t *testing.T) {
 	}
 }
 
-// A record without isAdmin cannot be placed in a group: the refresh fails as malformed, and the
-// pages already folded are not served half-counted.
-func TestRecordWithoutIsAdminFailsTheWholeRefresh(t *testing.T) {
-	tenant := testTenant(1200)
-	fake := testsupport.StartFake(t, tenant)
+// A record without isAdmin, in the middle of a page, is counted with what it has: admin
+// "unknown" (the old code failed the whole refresh as malformed, and so on every refresh while
+// Graph sent it). The source stays up, the other records count as before, and the odd field is
+// logged once.
+func TestRecordWithoutIsAdminCountsAsUnknown(t *testing.T) {
+	fake := testsupport.StartFake(t, testTenant(0))
 	logs := &testsupport.LogBuffer{}
 	e := newTestExporter(t, testConfig(fake, logs, usersOnly(time.Minute)))
-	refresh(e)
-
 	next := fake.URL + "/v1.0" + reportPath + "?$skiptoken=page2"
-	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Body: reportPage(next, reportRecord("a", nil), reportRecord("b", nil))})
-	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Body: reportPage("", reportRecord("c", map[string]string{"isAdmin": ""}))})
+	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Body: reportPage(next, reportRecord("a", nil),
+		reportRecord("b", map[string]string{"isAdmin": ""}), reportRecord("c", map[string]string{"isAdmin": ""}), reportRecord("d", nil))})
+	fake.Inject(fakegraph.Fault{Path: reportPath, Times: 1, Body: reportPage("", reportRecord("e", map[string]string{"isAdmin": "true"}))})
 	refresh(e)
 
-	if n := reportPages(fake); n != 2+2 {
-		t.Errorf("Graph saw %d report requests, want 4 (two good pages, then the two injected)", n)
+	if up, _ := sourceUp(t, e); up != 1 {
+		t.Errorf("source_up = %v, want 1", up)
 	}
-	compareSamples(t, e, userTruthText(tenant), userFamilies...)
-	if got := errorsWithReason(e, graph.ReasonMalformed); got != 1 {
-		t.Errorf(`source_errors_total{reason="malformed"} = %v, want 1`, got)
+	for _, tc := range []struct {
+		admin string
+		want  float64
+	}{{"false", 2}, {"unknown", 2}, {"true", 1}} {
+		if got, _ := sample(t, e, "entra_mfa_registered_users", map[string]string{"user_type": "member", "admin": tc.admin}); got != tc.want {
+			t.Errorf(`entra_mfa_registered_users{admin=%q} = %v, want %v`, tc.admin, got, tc.want)
+		}
 	}
-	if up, _ := sourceUp(t, e); up != 0 {
-		t.Errorf("source_up = %v, want 0", up)
-	}
-	if !strings.Contains(logs.String(), "isAdmin") {
-		t.Errorf("the log does not name the missing field:\n%s", logs.String())
+	if n := strings.Count(logs.String(), "field=isAdmin"); n != 1 || !strings.Contains(logs.String(), "records=2") {
+		t.Errorf("the missing isAdmin should be logged once, for 2 records:\n%s", logs.String())
 	}
 }
 

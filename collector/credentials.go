@@ -59,12 +59,12 @@ var (
 // neverExpiresYear is the year from which an endDateTime is the Entra portal's "never expires".
 const neverExpiresYear = 2299
 
-// Label values, all exported (at 0 when empty) so that alerts see a 0 rather than nothing.
+// Label values, all exported (at 0 when empty) so that alerts see a 0 rather than nothing;
+// unknown, for a type outside Graph's documented ones (values.go), only when there is one.
 var (
 	credentialObjects         = []string{"application", "service_principal"}
 	credentialKinds           = []string{"secret", "certificate"}
 	credentialStatuses        = []string{"valid", "expiring", "expired"}
-	servicePrincipalTypes     = []string{"application", "managed_identity", "legacy", "social_idp"}
 	servicePrincipalOwners    = []string{"tenant", "external"}
 	servicePrincipalUsages    = []string{"secret", "certificate", "both", "none"}
 	applicationCredentialUses = []string{"secret", "certificate", "both", "federated", "none"}
@@ -72,13 +72,13 @@ var (
 
 var (
 	servicePrincipalsDesc = entraDesc("service_principals",
-		"Service principals by servicePrincipalType, by the credentials they hold (secret, certificate, both, none; a SAML signing certificate's Sign key, Verify key and password count as one certificate) and by owner (external: appOwnerOrganizationId is another organisation, e.g. Microsoft; tenant: this tenant or none).",
+		"Service principals by servicePrincipalType (unknown for a type Graph does not document), by the credentials they hold (secret, certificate, both, none; a SAML signing certificate's Sign key, Verify key and password count as one certificate) and by owner (external: appOwnerOrganizationId is another organisation, e.g. Microsoft; tenant: this tenant or none).",
 		[]string{"tenant_id", "sp_type", "credential", "owner"})
 	applicationsDesc = entraDesc("applications",
 		"App registrations by the credentials they hold: secret, certificate, both, federated (federated identity credentials and neither a secret nor a certificate), none.",
 		[]string{"tenant_id", "credential"})
 	appCredentialsDesc = entraDesc("app_credentials",
-		"Secrets and certificates of app registrations and service principals by status: expired, expiring (ends within --collector.credentials.expiry-window) or valid.",
+		"Secrets and certificates of app registrations and service principals by status: expired, expiring (ends within --collector.credentials.expiry-window) or valid. A certificate is one customKeyIdentifier (its thumbprint) however many keys and passwords carry it; a Symmetric key is a secret.",
 		[]string{"tenant_id", "object", "kind", "status"})
 	credentialExpiryDesc = entraDesc("app_credential_expiry_timestamp_seconds",
 		"When a credential that is expiring, or expired within --collector.credentials.expired-lookback, ends; at most --collector.credentials.expiry-series-limit series, those nearest to expiring first.",
@@ -116,32 +116,45 @@ func newCredentialsSource(c sourceConfig, o credentialsOptions) (*credentialsSou
 	return &credentialsSource{cfg: c, opts: o}, nil
 }
 
-// zeroServicePrincipalGroups has every label combination of entra_service_principals at 0.
-func zeroServicePrincipalGroups() map[servicePrincipalGroup]float64 {
-	groups := map[servicePrincipalGroup]float64{}
-	for _, t := range servicePrincipalTypes {
+// zeroCounts has every label combination the counts always export, at 0.
+func zeroCounts(t *credentialTally) {
+	t.servicePrincipals = map[servicePrincipalGroup]float64{}
+	for _, spType := range servicePrincipalTypes {
 		for _, c := range servicePrincipalUsages {
 			for _, o := range servicePrincipalOwners {
-				groups[servicePrincipalGroup{t, c, o}] = 0
+				t.servicePrincipals[servicePrincipalGroup{spType, c, o}] = 0
 			}
 		}
 	}
-	return groups
+	t.applications = map[string]float64{}
+	for _, c := range applicationCredentialUses {
+		t.applications[c] = 0
+	}
+	t.credentials, t.withoutExpiry = map[credentialGroup]float64{}, map[objectKind]float64{}
+	for _, o := range credentialObjects {
+		for _, k := range credentialKinds {
+			for _, st := range credentialStatuses {
+				t.credentials[credentialGroup{o, k, st}] = 0
+			}
+			t.withoutExpiry[objectKind{o, k}] = 0
+		}
+	}
 }
+
+func (s *credentialsSource) skipReasons() []string { return []string{skipNoID, skipNoKeyID} }
 
 func (s *credentialsSource) Refresh(ctx context.Context) (snapshot, error) {
 	now := s.cfg.now()
 	t := &credentialTally{
-		tenantID:          strings.ToLower(s.cfg.tenantID),
-		now:               now,
-		expiringUntil:     now.Add(s.opts.ExpiryWindow),
-		seriesFrom:        now.Add(-s.opts.ExpiredLookback),
-		servicePrincipals: zeroServicePrincipalGroups(),
-		applications:      map[string]float64{},
-		credentials:       map[credentialGroup]float64{},
-		withoutExpiry:     map[objectKind]float64{},
-		series:            newExpiryHeap(now, s.opts.SeriesLimit),
+		tenantID:      strings.ToLower(s.cfg.tenantID),
+		now:           now,
+		expiringUntil: now.Add(s.opts.ExpiryWindow),
+		seriesFrom:    now.Add(-s.opts.ExpiredLookback),
+		series:        newExpiryHeap(now, s.opts.SeriesLimit),
+		notes:         newRecordNotes(),
 	}
+	zeroCounts(t)
+	defer t.notes.report("credentials", s.cfg.logger, s.cfg.skipped)
 	sps := graph.Query{Path: "/v1.0/servicePrincipals", Select: servicePrincipalFields, Top: directoryPageSize}
 	if err := graph.List(ctx, s.cfg.graph, sps, models.CreateServicePrincipalCollectionResponseFromDiscriminatorValue, t.addServicePrincipal); err != nil {
 		return nil, err
@@ -179,16 +192,14 @@ func (s *credentialsSnapshot) Collect(ch chan<- prometheus.Metric) {
 	for g, v := range s.servicePrincipals {
 		gauge(servicePrincipalsDesc, v, g.spType, g.credential, g.owner)
 	}
-	for _, c := range applicationCredentialUses {
-		gauge(applicationsDesc, s.applications[c], c)
+	for c, v := range s.applications {
+		gauge(applicationsDesc, v, c)
 	}
-	for _, o := range credentialObjects {
-		for _, k := range credentialKinds {
-			for _, st := range credentialStatuses {
-				gauge(appCredentialsDesc, s.credentials[credentialGroup{o, k, st}], o, k, st)
-			}
-			gauge(withoutExpiryDesc, s.withoutExpiry[objectKind{o, k}], o, k)
-		}
+	for g, v := range s.credentials {
+		gauge(appCredentialsDesc, v, g.object, g.kind, g.status)
+	}
+	for k, v := range s.withoutExpiry {
+		gauge(withoutExpiryDesc, v, k.object, k.kind)
 	}
 	for _, e := range s.series {
 		gauge(credentialExpiryDesc, float64(e.end.UnixNano())/1e9, e.object, e.appID, e.appName, e.kind, e.keyID)

@@ -136,6 +136,7 @@ func TestCredentialsMatchGroundTruthAcrossPages(t *testing.T) {
 	if truth.WithoutExpiry[fakegraph.ObjectKind{Object: "application", Kind: "secret"}] == 0 {
 		t.Error("the test tenant has no never-expiring secret")
 	}
+	checkCredentialShapes(t, tenant)
 
 	pages := map[string]int{}
 	for _, r := range fake.Requests() {
@@ -165,6 +166,38 @@ func TestCredentialsMatchGroundTruthAcrossPages(t *testing.T) {
 	}
 	if pages["/v1.0/servicePrincipals"] != 3 || pages["/v1.0/applications"] != 3 {
 		t.Errorf("Graph saw %v pages, want 3 of each", pages)
+	}
+}
+
+// checkCredentialShapes checks that the tenant holds the shapes that the documented SAML trio and
+// its kin take (credentials_shapes_test.go has each alone): the old code, merging by keyId,
+// counted a SAML certificate twice.
+func checkCredentialShapes(t *testing.T, tenant *fakegraph.Tenant) {
+	t.Helper()
+	shapes := map[string]int{}
+	for i := range tenant.Credentials.ServicePrincipals {
+		saml := 0
+		for _, c := range tenant.ServicePrincipal(i).Credentials {
+			if c.SAML {
+				saml++
+			}
+			if c.Symmetric {
+				shapes["Symmetric key"]++
+			}
+		}
+		shapes[fmt.Sprintf("%d SAML certificates", saml)]++
+	}
+	for i := range tenant.Credentials.Applications {
+		for _, c := range tenant.Application(i).Credentials {
+			if c.UploadedTwice {
+				shapes["certificate uploaded twice"]++
+			}
+		}
+	}
+	for _, shape := range []string{"1 SAML certificates", "2 SAML certificates", "Symmetric key", "certificate uploaded twice"} {
+		if shapes[shape] == 0 {
+			t.Errorf("the test tenant has no object with %s", shape)
+		}
 	}
 }
 

@@ -10,10 +10,6 @@ func entraDesc(name, help string, labels []string) *prometheus.Desc {
 	return prometheus.NewDesc("entra_"+name, help+" From Microsoft Graph, read in the background and served from cache; see mfa_exporter_source_last_success_timestamp_seconds.", labels, nil)
 }
 
-// knownUserTypes are the user types always exported, so that a type with no users reads 0
-// rather than nothing.
-var knownUserTypes = []string{"member", "guest"}
-
 func boolValue(b bool) float64 {
 	if b {
 		return 1

@@ -12,7 +12,7 @@ import (
 
 func init() {
 	declareSource("policies", "Policy.Read.All", time.Hour, func(c sourceConfig) (source, error) {
-		return &policiesSource{cfg: c, unknown: newUnknownValues(c.logger, "policies")}, nil
+		return &policiesSource{cfg: c}, nil
 	})
 }
 
@@ -24,8 +24,7 @@ func init() {
 // more per page of policies. Which policies cover whom is worked out from the policies'
 // conditions (policies_ca.go); the sign-in logs say what Conditional Access actually did.
 type policiesSource struct {
-	cfg     sourceConfig
-	unknown *unknownValues
+	cfg sourceConfig
 	// caUnavailable is the last refresh's verdict, so that the change is logged once. Refreshes of
 	// a source never overlap.
 	caUnavailable bool
@@ -66,9 +65,6 @@ const (
 	enforcedReportOnly
 )
 
-// policyStateLabels maps conditionalAccessPolicy.state to the state label.
-var policyStateLabels = map[string]string{"enabled": "enabled", "enabledForReportingButNotEnforced": "report_only", "disabled": "disabled"}
-
 type policiesSnapshot struct {
 	tenantID         string
 	securityDefaults bool
@@ -77,6 +73,8 @@ type policiesSnapshot struct {
 }
 
 func (s *policiesSource) Refresh(ctx context.Context) (snapshot, error) {
+	notes := newRecordNotes() // values outside the documented sets, logged once when the refresh ends
+	defer notes.report("policies", s.cfg.logger, s.cfg.skipped)
 	snap := &policiesSnapshot{tenantID: s.cfg.tenantID}
 	defaults, err := graph.Get[models.IdentitySecurityDefaultsEnforcementPolicyable](ctx, s.cfg.graph,
 		graph.Query{Path: "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"},
@@ -93,8 +91,8 @@ func (s *policiesSource) Refresh(ctx context.Context) (snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap.methods = readMethodsPolicy(methods, s.unknown)
-	if snap.ca, err = s.readConditionalAccess(ctx); err != nil {
+	snap.methods = readMethodsPolicy(methods, notes)
+	if snap.ca, err = s.readConditionalAccess(ctx, notes); err != nil {
 		return nil, err
 	}
 	return snap, nil
@@ -103,8 +101,8 @@ func (s *policiesSource) Refresh(ctx context.Context) (snapshot, error) {
 // readConditionalAccess tallies the CA policies, or returns nil when Graph refuses them to a
 // tenant without P1. What Graph answers such a tenant is not documented: a licence refusal (the
 // code Graph's reports send) reads as "unavailable"; an empty list would read as no policies.
-func (s *policiesSource) readConditionalAccess(ctx context.Context) (*caTally, error) {
-	t := newCATally(s.unknown)
+func (s *policiesSource) readConditionalAccess(ctx context.Context, notes *recordNotes) (*caTally, error) {
+	t := newCATally(notes)
 	err := graph.List(ctx, s.cfg.graph, graph.Query{Path: "/v1.0/identity/conditionalAccess/policies"}, graph.JSONItems[caPolicy](), t.add)
 	var gerr *graph.Error
 	if err != nil {
@@ -131,7 +129,7 @@ func (s *policiesSource) readConditionalAccess(ctx context.Context) (*caTally, e
 
 // caTally folds CA policies into the counts of the policies, enforced and exclusion families.
 type caTally struct {
-	unknown  *unknownValues
+	notes    *recordNotes
 	policies map[[2]string]float64 // state, grant
 	// Indexed by user scope, app scope (the bits' positions in userScopeLabels, appScopeLabels).
 	enforced          [3][3][3]float64         // by enforcement state
@@ -139,8 +137,8 @@ type caTally struct {
 	phishingResistant [3][3]float64
 }
 
-func newCATally(unknown *unknownValues) *caTally {
-	t := &caTally{unknown: unknown, policies: map[[2]string]float64{}}
+func newCATally(notes *recordNotes) *caTally {
+	t := &caTally{notes: notes, policies: map[[2]string]float64{}}
 	for _, state := range policyStates {
 		for _, g := range grantLabels {
 			t.policies[[2]string{state, g}] = 0
@@ -162,11 +160,11 @@ func (t *caTally) add(p caPolicy) error {
 	}
 	state, known := policyStateLabels[p.State]
 	if !known {
-		t.unknown.note("state", p.State, "a policy that enforces nothing")
+		t.notes.oddValue("state", p.State, "a policy that enforces nothing")
 		state = "unknown"
 	}
 	t.policies[[2]string{state, p.GrantControls.grantLabel()}]++
-	if (state != "enabled" && state != "report_only") || !p.GrantControls.requiresMFA(t.unknown) {
+	if (state != "enabled" && state != "report_only") || !p.GrantControls.requiresMFA(t.notes) {
 		return nil
 	}
 	users, apps := p.Conditions.Users.scopes(), p.Conditions.Applications.scopes()

@@ -261,7 +261,7 @@ func (g *caGrantControls) grantLabel() string {
 // and nothing lets a user through without one: with AND one such control is enough, with OR (or
 // any other operator) every control must be one. A control Graph names that the exporter does not
 // know is one that lets users through.
-func (g *caGrantControls) requiresMFA(unknown *unknownValues) bool {
+func (g *caGrantControls) requiresMFA(notes *recordNotes) bool {
 	if g == nil {
 		return false
 	}
@@ -272,7 +272,7 @@ func (g *caGrantControls) requiresMFA(unknown *unknownValues) bool {
 			continue
 		}
 		if !slices.Contains(documentedGrantControls, c) {
-			unknown.note("grantControls.builtInControls", c, "a control that does not require MFA")
+			notes.oddValue("grantControls.builtInControls", c, "a control that does not require MFA")
 		}
 		others++
 	}

@@ -19,17 +19,6 @@ var (
 		[]string{"tenant_id", "state"})
 )
 
-// methodConfigurationLabels are the method labels of the configuration ids Microsoft documents
-// (authenticationMethodConfiguration's derived types, and the ids tenants list).
-var methodConfigurationLabels = map[string]string{
-	"Fido2": "fido2", "MicrosoftAuthenticator": "microsoft_authenticator", "Sms": "sms", "Voice": "voice",
-	"Email": "email", "SoftwareOath": "software_oath", "TemporaryAccessPass": "temporary_access_pass",
-	"X509Certificate": "x509_certificate", "HardwareOath": "hardware_oath", "QRCodePin": "qr_code_pin",
-}
-
-// otherMethod stands for configuration ids outside methodConfigurationLabels, so that the label stays bounded.
-const otherMethod = "other"
-
 var migrationStateLabels = map[models.AuthenticationMethodsPolicyMigrationState]string{
 	models.PREMIGRATION_AUTHENTICATIONMETHODSPOLICYMIGRATIONSTATE:        "pre_migration",
 	models.MIGRATIONINPROGRESS_AUTHENTICATIONMETHODSPOLICYMIGRATIONSTATE: "migration_in_progress",
@@ -45,7 +34,7 @@ type methodsPolicy struct {
 
 // readMethodsPolicy reads the policy. A configuration without a state Graph documents (enabled,
 // disabled) is left out and logged: it is neither.
-func readMethodsPolicy(p models.AuthenticationMethodsPolicyable, unknown *unknownValues) methodsPolicy {
+func readMethodsPolicy(p models.AuthenticationMethodsPolicyable, notes *recordNotes) methodsPolicy {
 	m := methodsPolicy{enabled: map[string]bool{}, migrationState: "unknown"}
 	if s := p.GetPolicyMigrationState(); s != nil {
 		if label, ok := migrationStateLabels[*s]; ok {
@@ -56,11 +45,11 @@ func readMethodsPolicy(p models.AuthenticationMethodsPolicyable, unknown *unknow
 		id := graph.Deref(c.GetId())
 		label, ok := methodConfigurationLabels[id]
 		if !ok {
-			unknown.note("authenticationMethodConfigurations.id", id, "method "+otherMethod)
-			label = otherMethod
+			notes.oddValue("authenticationMethodConfigurations.id", id, "method "+labelOther)
+			label = labelOther
 		}
 		if c.GetState() == nil {
-			unknown.note("authenticationMethodConfigurations.state of "+id, "(not enabled or disabled)", "left out")
+			notes.oddValue("authenticationMethodConfigurations.state", id, "that configuration left out (its state neither enabled nor disabled)")
 			continue
 		}
 		m.enabled[label] = m.enabled[label] || *c.GetState() == models.ENABLED_AUTHENTICATIONMETHODSTATE

@@ -14,64 +14,79 @@ type signInRecord struct {
 	id      string
 	created time.Time
 	key     signInKey
-	skip    bool // listed by this event type's query but counted under another
+	dup     bool // listed by this event type's query but counted under another
 }
 
-// parseSignIn reads what the counts need from a beta signIn: a record without it is a
-// malformed response, never a silent miscount.
-func parseSignIn(si models.SignInable, ev signInEvent) (signInRecord, error) {
-	var r signInRecord
-	if si.GetId() == nil || *si.GetId() == "" {
-		return r, graph.MalformedError("a sign-in lacks its id")
-	}
-	r.id = *si.GetId()
-	missing := func(field string) error {
-		return graph.MalformedError("sign-in %s lacks %s", r.id, field)
+// parseSignIn reads what the counts need from a beta signIn listed for a query of ev's sign-ins.
+// A record is counted with what it has: a label whose field is missing or holds an undocumented
+// value is unknown (values.go), a client outside the app table is app other. It returns a skip
+// reason only for a record nothing places: no id, no createdDateTime, or event types the query
+// excludes.
+func (s *signInsSource) parseSignIn(si models.SignInable, ev signInEvent) (signInRecord, string) {
+	r := signInRecord{id: graph.Deref(si.GetId())}
+	if r.id == "" {
+		return r, skipNoID
 	}
 	if si.GetCreatedDateTime() == nil {
-		return r, missing("createdDateTime")
+		return r, skipNoCreatedTime
 	}
 	r.created = si.GetCreatedDateTime().UTC()
 	extra := si.GetAdditionalData()
-	types, ok := stringList(extra["signInEventTypes"])
-	if !ok || len(types) == 0 {
-		return r, missing("signInEventTypes (a beta field: is the request going to /beta?)")
+	// Without signInEventTypes the record is what the query asked Graph for.
+	if types, ok := stringList(extra["signInEventTypes"]); ok && len(types) > 0 {
+		switch {
+		case slices.Contains(types, interactiveEvent.graphType) && ev == nonInteractiveEvent:
+			r.dup = true // counted by the interactive query
+			return r, ""
+		case !slices.Contains(types, ev.graphType):
+			return r, skipOutsideQuery
+		}
+	} else {
+		s.notes.oddValue("signInEventTypes", "", "the query's event type")
 	}
-	switch {
-	case slices.Contains(types, interactiveEvent.graphType) && ev == nonInteractiveEvent:
-		r.skip = true // counted by the interactive query
-		return r, nil
-	case !slices.Contains(types, ev.graphType):
-		return r, graph.MalformedError("sign-in %s has signInEventTypes %v, listed for a query of %s sign-ins", r.id, types, ev.graphType)
+	appID := graph.Deref(si.GetAppId())
+	if appID == "" {
+		s.notes.oddValue("appId", "", labelOther)
 	}
-	if si.GetAppId() == nil {
-		return r, missing("appId")
+	resourceID := graph.Deref(si.GetResourceId())
+	if resourceID == "" {
+		s.notes.oddValue("resourceId", "", resourceOther)
 	}
-	r.key.app = appLabel(*si.GetAppId(), graph.Deref(si.GetResourceId()))
-	if _, known := managementApps[strings.ToLower(*si.GetAppId())]; !known && si.GetResourceId() == nil {
-		return r, missing("resourceId")
+	r.key = signInKey{app: s.opts.apps.label(appID), resource: resourceLabel(resourceID), event: ev.label,
+		userType: s.userType(extra["userType"]), mfa: s.mfaRequired(extra["authenticationRequirement"]), result: s.result(si)}
+	return r, ""
+}
+
+// userType is the user_type label of a sign-in's userType (signInUserType, in lowercase).
+func (s *signInsSource) userType(v any) string {
+	userType, _ := stringValue(v)
+	if t := strings.ToLower(userType); userTypes[t] {
+		return t
 	}
-	userType, ok := stringValue(extra["userType"])
-	if !ok || userType == "" {
-		return r, missing("userType (a beta field)")
+	s.notes.oddValue("userType", userType, labelUnknown)
+	return labelUnknown
+}
+
+// mfaRequired is the mfa label of a sign-in's authenticationRequirement.
+func (s *signInsSource) mfaRequired(v any) string {
+	requirement, _ := stringValue(v)
+	if mfa, ok := authenticationRequirements[requirement]; ok {
+		return mfa
 	}
-	r.key.userType = strings.ToLower(userType)
-	requirement, ok := stringValue(extra["authenticationRequirement"])
-	switch {
-	case !ok:
-		return r, missing("authenticationRequirement (a beta field)")
-	case requirement == "multiFactorAuthentication":
-		r.key.mfa = true
-	case requirement == "singleFactorAuthentication":
-	default:
-		return r, graph.MalformedError("sign-in %s has authenticationRequirement %q; known are multiFactorAuthentication and singleFactorAuthentication", r.id, requirement)
+	s.notes.oddValue("authenticationRequirement", requirement, labelUnknown)
+	return labelUnknown
+}
+
+// result is the result label of a sign-in's status.errorCode: 0 is success.
+func (s *signInsSource) result(si models.SignInable) string {
+	switch status := si.GetStatus(); {
+	case status == nil || status.GetErrorCode() == nil:
+		s.notes.oddValue("status.errorCode", "", labelUnknown)
+		return labelUnknown
+	case *status.GetErrorCode() == 0:
+		return "success"
 	}
-	if si.GetStatus() == nil || si.GetStatus().GetErrorCode() == nil {
-		return r, missing("status.errorCode")
-	}
-	r.key.success = *si.GetStatus().GetErrorCode() == 0
-	r.key.event = ev.label
-	return r, nil
+	return "failure"
 }
 
 // stringValue reads a string from a model's additional data, where the JSON parser puts

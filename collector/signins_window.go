@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -114,7 +115,7 @@ func (s *signInsSource) catchUp(ctx context.Context, ev signInEvent, start, now 
 		} else {
 			from := st.resumeFrom(start, s.opts.overlap)
 			if !gap.oldest.Before(from) {
-				if err := s.read(ctx, ev, from, gap); err != nil {
+				if err := s.readResuming(ctx, ev, from, gap); err != nil {
 					return err
 				}
 			}
@@ -123,7 +124,7 @@ func (s *signInsSource) catchUp(ctx context.Context, ev signInEvent, start, now 
 		}
 	}
 	current := &readSpan{oldest: now, newest: now, atOldest: map[string]bool{}}
-	if err := s.read(ctx, ev, st.resumeFrom(start, s.opts.overlap), current); err != nil {
+	if err := s.readResuming(ctx, ev, st.resumeFrom(start, s.opts.overlap), current); err != nil {
 		if current.oldest.Before(current.newest) || len(current.atOldest) > 0 {
 			st.interrupted = current
 		}
@@ -153,29 +154,75 @@ func (s *signInsSource) prune(st *eventState) {
 	}
 }
 
+// readResuming is read, resumed below the last counted record when a page outlasts
+// --graph.request-timeout while the refresh still has time: pages of sign-ins have been reported
+// to take minutes (../shared/GRAPH-FACTS.md, "Latency and slow requests"), and a page that times
+// out is read again from where the counting stopped, not from the top. Two timeouts in a row
+// without a record read end the refresh; the next one resumes from there too.
+func (s *signInsSource) readResuming(ctx context.Context, ev signInEvent, from time.Time, progress *readSpan) error {
+	stalled := 0
+	for {
+		oldest, atOldest := progress.oldest, len(progress.atOldest)
+		err := s.read(ctx, ev, from, progress)
+		if err == nil || ctx.Err() != nil || graph.Classify(err).Reason != graph.ReasonTimeout {
+			return err
+		}
+		if progress.oldest.Equal(oldest) && len(progress.atOldest) == atOldest {
+			if stalled++; stalled == 2 {
+				return err
+			}
+		} else {
+			stalled = 0
+		}
+		s.cfg.logger.Info("a page of sign-ins outlasted --graph.request-timeout; reading on from the last counted record",
+			"source", "signins", "event", ev.graphType, "counted_down_to", progress.oldest.Format(time.RFC3339))
+	}
+}
+
+// filter is the $filter of a read of ev's sign-ins created in [from, to]: the forms the list
+// documents (createdDateTime ge/le with unquoted dates, signInEventTypes/any; GD
+// api-reference/beta/resources/signin.md). With scope azure_management it also asks only for the
+// app table's clients and Resource Manager, or'd inside parentheses as Microsoft's Azure MFA
+// report filters its apps ("(appid eq 'A' or appid eq 'B')", AzureAD/MSIdentityTools
+// src/Get-MsIdAzureUsers.ps1); appId and resourceId support eq (GD, same page).
+func (s *signInsSource) filter(ev signInEvent, from, to time.Time) string {
+	f := fmt.Sprintf("createdDateTime ge %s and createdDateTime le %s and signInEventTypes/any(t: t eq '%s')",
+		from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano), ev.graphType)
+	if s.opts.scope != scopeAzureManagement {
+		return f
+	}
+	var clauses []string
+	for _, id := range s.opts.apps.ids() {
+		clauses = append(clauses, fmt.Sprintf("appId eq '%s'", id))
+	}
+	clauses = append(clauses, fmt.Sprintf("resourceId eq '%s'", resourceManagerID))
+	return f + " and (" + strings.Join(clauses, " or ") + ")"
+}
+
 // read lists the sign-ins of one event type created in [from, progress.oldest] and counts those
 // not counted yet, extending progress downwards record by record (Graph lists newest first), so
-// that whatever happens progress says exactly what has been counted.
+// that whatever happens progress says exactly what has been counted. A record Graph lists outside
+// the query is left out (and noted); one listed out of order fails the read, since progress
+// could no longer say what was counted.
 func (s *signInsSource) read(ctx context.Context, ev signInEvent, from time.Time, progress *readSpan) error {
 	st := s.states[ev]
 	to := progress.oldest
-	q := graph.Query{Path: "/beta/auditLogs/signIns", Select: signInFields, Top: signInsPageSize,
-		Filter: fmt.Sprintf("createdDateTime ge %s and createdDateTime le %s and signInEventTypes/any(t: t eq '%s')",
-			from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano), ev.graphType)}
+	q := graph.Query{Path: "/beta/auditLogs/signIns", Select: signInFields, Top: signInsPageSize, Filter: s.filter(ev, from, to)}
 	err := graph.List(ctx, s.cfg.graph, q, models.CreateSignInCollectionResponseFromDiscriminatorValue, func(si models.SignInable) error {
-		r, err := parseSignIn(si, ev)
-		if err != nil {
-			return err
+		r, skip := s.parseSignIn(si, ev)
+		if skip == "" && (r.created.Before(from) || r.created.After(to)) {
+			skip = skipOutsideQuery
 		}
 		switch {
-		case r.created.Before(from) || r.created.After(to):
-			return graph.MalformedError("Graph listed sign-in %s created at %s for a query from %s to %s", r.id, r.created.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
+		case skip != "":
+			s.notes.skip(skip, r.id)
+			return nil
 		case r.created.After(progress.oldest):
 			return graph.MalformedError("Graph listed sign-in %s created at %s after one created at %s; sign-ins come newest first", r.id, r.created.Format(time.RFC3339Nano), progress.oldest.Format(time.RFC3339Nano))
 		case r.created.Before(progress.oldest):
 			progress.oldest, progress.atOldest = r.created, map[string]bool{}
 		}
-		if _, dup := st.seen[r.id]; dup || progress.atOldest[r.id] || r.skip {
+		if _, dup := st.seen[r.id]; dup || progress.atOldest[r.id] || r.dup {
 			return nil
 		}
 		progress.atOldest[r.id] = true

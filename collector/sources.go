@@ -31,6 +31,8 @@ type sourceConfig struct {
 	tenantID string
 	logger   *slog.Logger
 	now      func() time.Time
+	// skipped is mfa_exporter_records_skipped_total, for recordNotes.report.
+	skipped *prometheus.CounterVec
 }
 
 // sourceSettings say how one source runs.

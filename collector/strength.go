@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -19,7 +17,7 @@ import (
 //     strength; a Temporary Access Pass satisfies the MFA strength but expires, it is how a user
 //     registers a method, not one.
 // A value the table does not know counts as none (a user is never counted stronger on a value
-// nobody has classified) and is logged once.
+// nobody has classified) and is logged once per refresh (recordNotes).
 
 type methodStrength int
 
@@ -64,14 +62,14 @@ var strongestMethodDesc = entraDesc("mfa_strongest_method_users",
 
 // strengthTally counts users by user type, admin and strongest method.
 type strengthTally struct {
-	unknown *unknownValues
-	counts  map[userGroup]*[strengthCount]float64
+	notes  *recordNotes // of the users source's refresh
+	counts map[userGroup]*[strengthCount]float64
 }
 
-func newStrengthTally(unknown *unknownValues) strengthTally {
-	t := strengthTally{unknown: unknown, counts: map[userGroup]*[strengthCount]float64{}}
+func newStrengthTally(notes *recordNotes) strengthTally {
+	t := strengthTally{notes: notes, counts: map[userGroup]*[strengthCount]float64{}}
 	for _, userType := range knownUserTypes {
-		for _, admin := range []bool{false, true} {
+		for _, admin := range []string{"false", "true"} {
 			t.counts[userGroup{userType, admin}] = &[strengthCount]float64{}
 		}
 	}
@@ -84,7 +82,7 @@ func (t strengthTally) add(g userGroup, methods []string) {
 	for _, m := range methods {
 		s, known := registeredMethodStrengths[m]
 		if !known {
-			t.unknown.note("methodsRegistered", m, "strength "+strengthLabels[strengthNone])
+			t.notes.oddValue("methodsRegistered", m, "strength "+strengthLabels[strengthNone])
 		}
 		strongest = max(strongest, s)
 	}
@@ -99,7 +97,7 @@ func (t strengthTally) add(g userGroup, methods []string) {
 func (t strengthTally) collect(ch chan<- prometheus.Metric, tenantID string) {
 	for g, c := range t.counts {
 		for s, n := range c {
-			ch <- prometheus.MustNewConstMetric(strongestMethodDesc, prometheus.GaugeValue, n, tenantID, g.userType, fmt.Sprint(g.admin), strengthLabels[s])
+			ch <- prometheus.MustNewConstMetric(strongestMethodDesc, prometheus.GaugeValue, n, tenantID, g.userType, g.admin, strengthLabels[s])
 		}
 	}
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -21,16 +22,22 @@ func userTruthText(tenant *fakegraph.Tenant) string {
 		fmt.Fprintf(&b, "# TYPE %s gauge\n%s", name, strings.Join(lines, ""))
 	}
 	groups := map[string][]string{}
+	served := map[fakegraph.UserGroup]fakegraph.UserCounts{} // the four documented groups always, 0 when empty
 	for _, ut := range []string{"member", "guest"} {
-		for _, admin := range []bool{false, true} {
-			c := truth.Groups[fakegraph.UserGroup{UserType: ut, Admin: admin}]
-			labels := fmt.Sprintf(`{admin="%t",tenant_id="%s",user_type="%s"}`, admin, tenant.ID, ut)
-			groups["entra_mfa_registered_users"] = append(groups["entra_mfa_registered_users"], fmt.Sprintf("entra_mfa_registered_users%s %d\n", labels, c.Registered))
-			groups["entra_mfa_unregistered_users"] = append(groups["entra_mfa_unregistered_users"], fmt.Sprintf("entra_mfa_unregistered_users%s %d\n", labels, c.Unregistered))
-			groups["entra_mfa_capable_users"] = append(groups["entra_mfa_capable_users"], fmt.Sprintf("entra_mfa_capable_users%s %d\n", labels, c.Capable))
-			groups["entra_passwordless_capable_users"] = append(groups["entra_passwordless_capable_users"], fmt.Sprintf("entra_passwordless_capable_users%s %d\n", labels, c.Passwordless))
-			groups["entra_sspr_registered_users"] = append(groups["entra_sspr_registered_users"], fmt.Sprintf("entra_sspr_registered_users%s %d\n", labels, c.SsprRegistered))
+		for _, admin := range []string{"false", "true"} {
+			served[fakegraph.UserGroup{UserType: ut, Admin: admin}] = fakegraph.UserCounts{}
 		}
+	}
+	for g, c := range truth.Groups {
+		served[g] = c
+	}
+	for g, c := range served {
+		labels := fmt.Sprintf(`{admin="%s",tenant_id="%s",user_type="%s"}`, g.Admin, tenant.ID, g.UserType)
+		groups["entra_mfa_registered_users"] = append(groups["entra_mfa_registered_users"], fmt.Sprintf("entra_mfa_registered_users%s %d\n", labels, c.Registered))
+		groups["entra_mfa_unregistered_users"] = append(groups["entra_mfa_unregistered_users"], fmt.Sprintf("entra_mfa_unregistered_users%s %d\n", labels, c.Unregistered))
+		groups["entra_mfa_capable_users"] = append(groups["entra_mfa_capable_users"], fmt.Sprintf("entra_mfa_capable_users%s %d\n", labels, c.Capable))
+		groups["entra_passwordless_capable_users"] = append(groups["entra_passwordless_capable_users"], fmt.Sprintf("entra_passwordless_capable_users%s %d\n", labels, c.Passwordless))
+		groups["entra_sspr_registered_users"] = append(groups["entra_sspr_registered_users"], fmt.Sprintf("entra_sspr_registered_users%s %d\n", labels, c.SsprRegistered))
 	}
 	for k, n := range truth.Methods {
 		groups["entra_auth_method_registered_users"] = append(groups["entra_auth_method_registered_users"],
@@ -115,4 +122,80 @@ func TestUsersRefreshKeepsToTheReportsBudget(t *testing.T) {
 		t.Errorf("%d pages took %v, less than the budget's minimum %v", pages, elapsed, min)
 	}
 	compareSamples(t, e, userTruthText(tenant), userFamilies...)
+}
+
+// Records that depart from the documented shape (a missing isAdmin or isMfaRegistered, an
+// undocumented userType, method or second factor, no id), 5% of them, spread over three pages:
+// the source stays up and every count is exact, with unknown and other where the fake's own
+// truth puts them; the records without an id are counted as skipped. The old code failed the
+// whole refresh on the first record without isAdmin.
+func TestUsersOddRecordsAreCountedWithWhatTheyHave(t *testing.T) {
+	tenant := testTenant(2500)
+	tenant.Odd = 0.05
+	fake := testsupport.StartFake(t, tenant)
+	logs := &testsupport.LogBuffer{}
+	e := newTestExporter(t, testConfig(fake, logs, usersOnly(time.Minute)))
+	refresh(e)
+
+	if up, _ := sourceUp(t, e); up != 1 {
+		t.Fatalf("source_up = %v, want 1; logs:\n%s", up, logs.String())
+	}
+	compareSamples(t, e, userTruthText(tenant), userFamilies...)
+	truth := tenant.UserTruth()
+	if got, _ := sample(t, e, "mfa_exporter_records_skipped_total", map[string]string{"source": "users", "reason": skipNoID}); got != float64(truth.WithoutID) || got == 0 {
+		t.Errorf(`records_skipped_total{reason="no_id"} = %v, want %d (and some)`, got, truth.WithoutID)
+	}
+	odd := map[string]bool{}
+	for i := range tenant.Users {
+		odd[tenant.User(i).Odd] = true
+	}
+	// Once per field and what it counted as: an undocumented method is the method label other and
+	// the strength none.
+	for field, want := range map[string]int{"userType": 1, "isAdmin": 1, "isMfaRegistered": 1, "methodsRegistered": 2,
+		"userPreferredMethodForSecondaryAuthentication": 1, "systemPreferredAuthenticationMethods": 1} {
+		if n := strings.Count(logs.String(), "field="+field+" "); n != want {
+			t.Errorf("the undocumented %s values were logged %d times, want %d per refresh:\n%s", field, n, want, logs.String())
+		}
+	}
+	if len(odd) < 8 {
+		t.Errorf("the tenant has %d kinds of odd record, want all 7 and documented ones", len(odd))
+	}
+}
+
+// Graph documents only $filter for the report. When it refuses $select and $top, the source
+// reads on without them, remembers it (the next refresh sends neither) and logs it once per
+// option; the counts stay exact. The old code failed every refresh on the 400.
+func TestReportQueryOptionsRefusedAreDropped(t *testing.T) {
+	tenant := testTenant(1500)
+	fake := testsupport.StartFake(t, tenant)
+	fake.RefuseQueryOptions(reportPath, "$select", "$top")
+	logs := &testsupport.LogBuffer{}
+	e := newTestExporter(t, testConfig(fake, logs, usersOnly(time.Minute)))
+	refresh(e)
+	compareSamples(t, e, userTruthText(tenant), userFamilies...)
+	if up, _ := sourceUp(t, e); up != 1 {
+		t.Fatalf("source_up = %v, want 1", up)
+	}
+	var statuses []int
+	for _, r := range fake.Requests() {
+		statuses = append(statuses, r.Status)
+	}
+	// $select and $top refused one after the other, then the pages of 100 (the report's default).
+	if want := []int{400, 400, 200}; len(statuses) < 3 || !slices.Equal(statuses[:3], want) || slices.Contains(statuses[2:], 400) {
+		t.Errorf("Graph answered %v, want 400 ($select), 400 ($top), then only 200s", statuses)
+	}
+
+	fake.ResetRequests()
+	refresh(e)
+	for _, r := range fake.Requests() {
+		if r.Query.Has("$select") || r.Query.Has("$top") || r.Status != 200 {
+			t.Errorf("the second refresh sent %v and got %d; it should remember what Graph refused", r.Query, r.Status)
+		}
+	}
+	compareSamples(t, e, userTruthText(tenant), userFamilies...)
+	for _, option := range []string{"$select", "$top"} {
+		if n := strings.Count(logs.String(), "option="+option); n != 1 {
+			t.Errorf("Graph's refusal of %s was logged %d times, want once:\n%s", option, n, logs.String())
+		}
+	}
 }

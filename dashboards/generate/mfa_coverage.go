@@ -16,7 +16,7 @@ func mfaCoverage() *dashboardBuilder {
 			overTime(sumBy("user_type", ofTenant("entra_mfa_unregistered_users", `admin="true"`)), "{{user_type}}")).
 			Span(6).Height(5).Thresholds(anyIs("red"))).
 		WithPanel(newStat("Single-factor sign-ins to Azure management",
-			"Successful sign-ins without MFA to the Azure management apps (portal, CLI, PowerShell, mobile app, Resource Manager) in the sign-in window. Alert MFASigninsWithoutMFAToAzureManagement.",
+			"Successful sign-ins for which a single factor was required, in the sign-in window, that Microsoft's mandatory MFA enforces: to the Azure portal and admin centers, and to Azure Resource Manager from any client. Alert MFASigninsWithoutMFAToAzureManagement.",
 			overTime(sum(ofTenant("tenant_app:entra_signins_without_mfa_azure_management:sum")), "sign-ins")).
 			Span(6).Height(5).Thresholds(anyIs("red"))).
 		WithPanel(newStat("Data age by source",
@@ -48,7 +48,7 @@ func mfaCoverage() *dashboardBuilder {
 			latest(sumBy("user_type, method", ofTenant("entra_auth_method_registered_users")), "{{user_type}} {{method}}")).
 			Span(8).Height(10)).
 		WithPanel(newPieChart("Default MFA method",
-			"Users by their preferred (default) secondary authentication method; none when unset.",
+			"Users by the second factor Entra asks them for: the system-preferred method where system-preferred MFA is on, else the user's preferred one; none when unset, unknown when Graph sends an undocumented one.",
 			latest(sumBy("method", ofTenant("entra_default_mfa_method_users")), "{{method}}")).
 			Span(8).Height(10)).
 		WithPanel(newTimeseries("Passwordless capable and SSPR registered",
@@ -57,17 +57,17 @@ func mfaCoverage() *dashboardBuilder {
 			overTime(sumBy("user_type", ofTenant("entra_sspr_registered_users")), "{{user_type}} SSPR registered")).
 			Span(8).Height(10)).
 		WithRow(row("Sign-ins without MFA")).
-		WithPanel(newBarGauge("Sign-ins without MFA by app (window)",
-			"Successful single-factor user sign-ins in the sign-in window (entra_signins_window_seconds), by app: the Azure management apps of Microsoft's mandatory MFA, and other.",
-			latest(sumBy("app", ofTenant("entra_signins_without_mfa")), "{{app}}")).
+		WithPanel(newBarGauge("Sign-ins without MFA by app and resource (window)",
+			"Successful user sign-ins for which a single factor was required (mfa is authenticationRequirement: what policy asked for), in the sign-in window (entra_signins_window_seconds), by client app (the Azure management apps, other) and resource (azure_resource_manager, which enforces phase 2 whatever the client, or other).",
+			latest(sumBy("app, resource", ofTenant("entra_signins_without_mfa")), "{{app}} → {{resource}}")).
 			Span(8).Height(8).Thresholds(anyIs("red")).ColorScheme(byThresholds())).
-		WithPanel(newTimeseries("Sign-ins without MFA by app and event over time",
+		WithPanel(newTimeseries("Sign-ins without MFA by app, resource and event over time",
 			"The same counts over time, interactive and non-interactive (token refreshes of CLI and PowerShell) apart, each a rolling window.",
-			overTime(sumBy("app, event", ofTenant("entra_signins_without_mfa")), "{{app}} {{event}}")).
+			overTime(sumBy("app, resource, event", ofTenant("entra_signins_without_mfa")), "{{app}} → {{resource}} {{event}}")).
 			Span(16).Height(8)).
 		WithRow(row("Exporter")).
 		WithPanel(newTable("Data freshness",
-			"Per source: whether the last refresh from Graph worked (1) or failed (0, the last good snapshot is served), and how old the data is.",
+			"Per source: whether the last refresh from Graph worked (1) or failed (0, the last good snapshot is served; also 0 until its first refresh ends), and how old the data is (empty until its first success).",
 			asTable(ofExporter("mfa_exporter_source_up")),
 			asTable(dataAge())).
 			Span(24).Height(6).
@@ -80,8 +80,9 @@ func mfaCoverage() *dashboardBuilder {
 }
 
 // dataAge is how old each source's data is: scrapes serve the snapshot of its last good refresh.
+// A last success of 0 is none yet since the exporter started: no age.
 func dataAge() string {
-	return "time() - " + ofExporter("mfa_exporter_source_last_success_timestamp_seconds")
+	return "time() - (" + ofExporter("mfa_exporter_source_last_success_timestamp_seconds") + " > 0)"
 }
 
 // coverageThresholds: under 90% registered is red, under 99% orange.

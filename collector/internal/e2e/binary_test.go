@@ -45,7 +45,7 @@ func checkUserCounts(t *testing.T, families map[string]*dto.MetricFamily, tenant
 		}
 		for _, m := range mf.Metric {
 			l := labelsOf(m)
-			want := count(truth.Groups[fakegraph.UserGroup{UserType: l["user_type"], Admin: l["admin"] == "true"}])
+			want := count(truth.Groups[fakegraph.UserGroup{UserType: l["user_type"], Admin: l["admin"]}])
 			if l["tenant_id"] != tenant.ID || m.GetGauge().GetValue() != float64(want) {
 				t.Errorf("%s%v = %v, want %d with tenant_id %s", family, l, m.GetGauge().GetValue(), want, tenant.ID)
 			}
@@ -72,6 +72,9 @@ func TestRefusesBadInputAtStart(t *testing.T) {
 		{"unparsable refresh interval", withTenant, []string{"--collector.users.refresh-interval=soon"}, []string{"--collector.users.refresh-interval", "soon"}},
 		{"zero refresh timeout", withTenant, []string{"--collector.users.refresh-timeout=0s"}, []string{"--collector.users.refresh-timeout", "positive"}},
 		{"unparsable request timeout", withTenant, []string{"--graph.request-timeout=later"}, []string{"--graph.request-timeout", "later"}},
+		{"unknown sign-in scope", withTenant, []string{"--collector.signins.scope=tenant"}, []string{"--collector.signins.scope", "tenant"}},
+		{"sign-in app without its id", withTenant, []string{"--collector.signins.app=office"}, []string{"--collector.signins.app=office", "NAME=APPID"}},
+		{"sign-in app id not a GUID", withTenant, []string{"--collector.signins.app=office=d3590ed6"}, []string{"--collector.signins.app=office=d3590ed6", "GUID"}},
 		{"endpoint not https", withTenant, []string{"--graph.endpoint=http://graph.example"}, []string{"--graph.endpoint", "https"}},
 		{"endpoint unparsable", withTenant, []string{"--graph.endpoint=https://graph.example/%zz"}, []string{"--graph.endpoint", "%zz"}},
 		{"endpoint with a query", withTenant, []string{"--graph.endpoint=https://graph.example/v1.0?x=1"}, []string{"--graph.endpoint", "query"}},

@@ -239,18 +239,27 @@ func waitForSources(t *testing.T, e *exporter, client *http.Client, req func() *
 		if err != nil {
 			t.Fatalf("parsing /metrics: %v\n%s", err, body)
 		}
-		up := map[string]float64{}
+		// Health is served from the start: up is 0 until the first refresh ends, and a failed one
+		// also counts an error.
+		up, failures := map[string]float64{}, map[string]float64{}
 		if mf := families["mfa_exporter_source_up"]; mf != nil {
 			for _, m := range mf.Metric {
 				up[labelsOf(m)["source"]] = m.GetGauge().GetValue()
 			}
 		}
+		if mf := families["mfa_exporter_source_errors_total"]; mf != nil {
+			for _, m := range mf.Metric {
+				failures[labelsOf(m)["source"]] += m.GetCounter().GetValue()
+			}
+		}
 		ready := true
 		for _, s := range sources {
 			switch v, ok := up[s]; {
-			case ok && v != 1:
-				t.Fatalf("mfa_exporter_source_up{source=%q} is %v; logs:\n%s", s, v, e.logs)
 			case !ok:
+				t.Fatalf("mfa_exporter_source_up{source=%q} is not served; logs:\n%s", s, e.logs)
+			case v != 1 && failures[s] > 0:
+				t.Fatalf("mfa_exporter_source_up{source=%q} is %v after %v failures; logs:\n%s", s, v, failures[s], e.logs)
+			case v != 1:
 				ready = false
 			}
 		}

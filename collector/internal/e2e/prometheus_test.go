@@ -147,7 +147,7 @@ func (run *endToEnd) checkMetricNames(t *testing.T, unexported map[string]bool) 
 func (run *endToEnd) checkAdminsAlert(t *testing.T) {
 	want := map[string]float64{} // user_type -> unregistered admins, from the demo tenant's ground truth
 	for g, c := range fakegraph.NewDemoTenant(demoUsers).UserTruth().Groups {
-		if g.Admin && c.Unregistered > 0 {
+		if g.Admin == "true" && c.Unregistered > 0 {
 			want[g.UserType] = float64(c.Unregistered)
 		}
 	}

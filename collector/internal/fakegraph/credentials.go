@@ -35,14 +35,21 @@ const MicrosoftServicesTenantID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 // NeverExpires is the endDateTime the Entra portal gives a credential that "never expires".
 var NeverExpires = time.Date(2299, 12, 31, 0, 0, 0, 0, time.UTC)
 
-// Credential is one credential as Entra ID means it. A SAML token-signing certificate is one
-// Credential; Graph shows it as a Sign key, a Verify key and a password sharing its keyId.
+// Credential is one credential as Entra ID means it, however many entries Graph shows for it.
 type Credential struct {
 	KeyID       string
-	Certificate bool // a certificate (keyCredentials), else a client secret (passwordCredentials)
-	SAML        bool // a SAML token-signing certificate (service principals only)
-	End         time.Time
-	NoEnd       bool // Graph sends "endDateTime": null
+	Certificate bool // a certificate, else a secret
+	// Symmetric is a secret held as a keyCredential of type Symmetric (legacy service principals).
+	Symmetric bool
+	// SAML is a SAML token-signing certificate (service principals only): a Sign key, a Verify key
+	// of keyId OtherKeyID and a password of the Sign key's keyId, all of one customKeyIdentifier.
+	SAML bool
+	// UploadedTwice is a certificate added twice with one thumbprint: two Verify keys, the second
+	// of keyId OtherKeyID.
+	UploadedTwice bool
+	OtherKeyID    string
+	End           time.Time
+	NoEnd         bool // Graph sends "endDateTime": null
 }
 
 // Kind is the credential's kind label: certificate or secret.
@@ -51,6 +58,15 @@ func (c Credential) Kind() string {
 		return "certificate"
 	}
 	return "secret"
+}
+
+// LabelKeyID is the key_id an exporter should show for it: the least keyId among its entries,
+// so that the series does not depend on the order Graph lists them in.
+func (c Credential) LabelKeyID() string {
+	if c.OtherKeyID != "" && c.OtherKeyID < c.KeyID {
+		return c.OtherKeyID
+	}
+	return c.KeyID
 }
 
 // ServicePrincipal is one generated service principal.
@@ -93,6 +109,11 @@ func (r *rng) credentialEnd(now time.Time) time.Time {
 	}
 }
 
+// samlCertificate is a SAML token-signing certificate as addTokenSigningCertificate makes it.
+func (r *rng) samlCertificate(now time.Time) Credential {
+	return Credential{KeyID: r.uuid(), OtherKeyID: r.uuid(), Certificate: true, SAML: true, End: r.credentialEnd(now)}
+}
+
 func (r *rng) credentials(now time.Time, n int, certificate bool) []Credential {
 	out := make([]Credential, n)
 	for k := range out {
@@ -103,8 +124,9 @@ func (r *rng) credentials(now time.Time, n int, certificate bool) []Credential {
 
 // ServicePrincipal generates the i-th service principal. The mix: 55% Microsoft first-party
 // and 17% other organisations' apps, none with credentials; 14% the tenant's own apps, of which
-// 10% carry a SAML signing certificate, 4% that certificate and a secret, 4% a secret; 11%
-// managed identities; 2% legacy, half with a secret; 1% social identity providers.
+// 10% carry a SAML signing certificate, 2% two (rolled over), 4% a certificate and a secret, 4% a
+// secret; 11% managed identities; 2% legacy, a quarter with a secret, a quarter with a Symmetric
+// key; 1% social identity providers.
 func (t *Tenant) ServicePrincipal(i int) ServicePrincipal {
 	r := t.rng(streamServicePrincipal, i)
 	now := t.now().Truncate(time.Second)
@@ -118,19 +140,23 @@ func (t *Tenant) ServicePrincipal(i int) ServicePrincipal {
 		sp.OwnerOrg, sp.DisplayName = t.ID, appName(r, i)
 		switch q := r.intn(100); {
 		case q < 10:
-			sp.Credentials = []Credential{{KeyID: r.uuid(), Certificate: true, SAML: true, End: r.credentialEnd(now)}}
-		case q < 14:
-			sp.Credentials = append([]Credential{{KeyID: r.uuid(), Certificate: true, SAML: true, End: r.credentialEnd(now)}},
-				r.credentials(now, 1, false)...)
-		case q < 18:
+			sp.Credentials = []Credential{r.samlCertificate(now)}
+		case q < 12: // rolled over: the new certificate added before the old one is removed
+			sp.Credentials = []Credential{r.samlCertificate(now), r.samlCertificate(now)}
+		case q < 16:
+			sp.Credentials = append([]Credential{r.samlCertificate(now)}, r.credentials(now, 1, false)...)
+		case q < 20:
 			sp.Credentials = r.credentials(now, 1, false)
 		}
 	case p < 970:
 		sp.Type, sp.DisplayName = "ManagedIdentity", fmt.Sprintf("mi-%d", i)
 	case p < 990:
 		sp.Type, sp.OwnerOrg, sp.DisplayName = "Legacy", t.ID, fmt.Sprintf("legacy-%d", i)
-		if r.chance(0.5) {
+		switch r.intn(4) {
+		case 0:
 			sp.Credentials = r.credentials(now, 1, false)
+		case 1:
+			sp.Credentials = []Credential{{KeyID: r.uuid(), Symmetric: true, End: r.credentialEnd(now)}}
 		}
 	default:
 		sp.Type, sp.DisplayName = "SocialIdp", fmt.Sprintf("social-idp-%d", i)
@@ -139,8 +165,8 @@ func (t *Tenant) ServicePrincipal(i int) ServicePrincipal {
 }
 
 // Application generates the i-th app registration. The mix: 33% client secrets only, 17%
-// certificates only, 10% both, 10% federated identity credentials only, 4% federated and a
-// secret, 26% no credentials.
+// certificates only (2% one certificate uploaded twice), 10% both, 10% federated identity
+// credentials only, 4% federated and a secret, 26% no credentials.
 func (t *Tenant) Application(i int) Application {
 	if b := t.Credentials.Boundaries; b != nil && i < len(boundaryCases) {
 		return t.boundaryApplication(i, *b)
@@ -157,8 +183,12 @@ func (t *Tenant) Application(i int) Application {
 	switch q := r.intn(100); {
 	case q < 33:
 		app.Credentials = r.credentials(now, 1+r.intn(2), false)
-	case q < 50:
+	case q < 48:
 		app.Credentials = r.credentials(now, 1+r.intn(2), true)
+	case q < 50: // a certificate uploaded twice: Graph takes it as two keys of one thumbprint
+		c := r.credentials(now, 1, true)[0]
+		c.UploadedTwice, c.OtherKeyID = true, r.uuid()
+		app.Credentials = []Credential{c}
 	case q < 60:
 		app.Credentials = append(r.credentials(now, 1, false), r.credentials(now, 1+r.intn(2), true)...)
 	case q < 70:
@@ -300,25 +330,57 @@ func (s *Server) serveApplications(w http.ResponseWriter, r *http.Request) {
 // certificateBlob stands in for keyCredentials.key, a DER certificate of about a kilobyte.
 var certificateBlob = base64.StdEncoding.EncodeToString([]byte(strings.Repeat("fakegraph certificate ", 48)))
 
-// writeCredentials writes passwordCredentials and keyCredentials as Graph shows them. Listing
-// without $select leaves keyCredentials.key null; $select=keyCredentials returns it.
-func writeCredentials(o *object, name string, creds []Credential, selected bool) {
-	type wire struct {
-		c     Credential
-		usage string // Sign or Verify for a key; "" for a password
-	}
-	var keys, passwords []wire
+// credentialEntry is one entry of keyCredentials or passwordCredentials.
+type credentialEntry struct {
+	c            Credential
+	keyID        string
+	keyType      string // keyCredential type; "" for a password
+	usage        string // Sign or Verify for a key
+	identifiable bool   // carries the certificate's customKeyIdentifier
+}
+
+// credentialEntries are the entries Graph shows for creds.
+//   - A SAML token-signing certificate, as addTokenSigningCertificate makes it: a private key with
+//     usage Sign, a public key with usage Verify and a password, all with one customKeyIdentifier;
+//     the password and the Sign key share a keyId, the Verify key has its own
+//     (GD api-reference/v1.0/api/serviceprincipal-addtokensigningcertificate.md). The Sign key's
+//     type is X509CertAndPassword, "the usage must be Sign" (GD api-reference/v1.0/api/serviceprincipal-addkey.md).
+//   - A certificate: a key of type AsymmetricX509Cert with usage Verify, customKeyIdentifier its
+//     thumbprint by default (GD api-reference/v1.0/resources/keycredential.md; the example of
+//     GRAPH-FACTS §3); uploaded twice, two such keys of one thumbprint.
+//   - A Symmetric key (GD keycredential.md names the type) and a client secret (passwordCredential,
+//     customKeyIdentifier null: GD api-reference/v1.0/resources/passwordcredential.md, GRAPH-FACTS §3).
+func credentialEntries(creds []Credential) (keys, passwords []credentialEntry) {
 	for _, c := range creds {
 		switch {
 		case c.SAML:
-			keys = append(keys, wire{c, "Sign"}, wire{c, "Verify"})
-			passwords = append(passwords, wire{c, ""})
+			keys = append(keys, credentialEntry{c, c.KeyID, "X509CertAndPassword", "Sign", true},
+				credentialEntry{c, c.OtherKeyID, "AsymmetricX509Cert", "Verify", true})
+			passwords = append(passwords, credentialEntry{c: c, keyID: c.KeyID, identifiable: true})
+		case c.UploadedTwice:
+			keys = append(keys, credentialEntry{c, c.KeyID, "AsymmetricX509Cert", "Verify", true},
+				credentialEntry{c, c.OtherKeyID, "AsymmetricX509Cert", "Verify", true})
 		case c.Certificate:
-			keys = append(keys, wire{c, "Verify"})
+			keys = append(keys, credentialEntry{c, c.KeyID, "AsymmetricX509Cert", "Verify", true})
+		case c.Symmetric:
+			keys = append(keys, credentialEntry{c, c.KeyID, "Symmetric", "Verify", false})
 		default:
-			passwords = append(passwords, wire{c, ""})
+			passwords = append(passwords, credentialEntry{c: c, keyID: c.KeyID})
 		}
 	}
+	return keys, passwords
+}
+
+// thumbprint is a certificate's customKeyIdentifier: its SHA-1 thumbprint, 20 bytes, in base64
+// as Graph sends Binary ("2iD8ppbE+D6Kmu1ZvjM2jtQh88E=" in GD's addTokenSigningCertificate example).
+func thumbprint(c Credential) string {
+	return base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(c.KeyID, "-", "")[:20]))
+}
+
+// writeCredentials writes passwordCredentials and keyCredentials as Graph shows them. Listing
+// without $select leaves keyCredentials.key null; $select=keyCredentials returns it.
+func writeCredentials(o *object, name string, creds []Credential, selected bool) {
+	keys, passwords := credentialEntries(creds)
 	dates := func(o *object, c Credential) {
 		if c.NoEnd {
 			o.Null("startDateTime")
@@ -328,35 +390,36 @@ func writeCredentials(o *object, name string, creds []Credential, selected bool)
 		o.Str("startDateTime", formatTime(c.End.AddDate(-1, 0, 0)))
 		o.Str("endDateTime", formatTime(c.End))
 	}
-	thumbprint := func(c Credential) string {
-		return base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(c.KeyID, "-", "")[:20]))
-	}
 	o.objects("passwordCredentials", len(passwords), func(k int, p *object) {
-		c := passwords[k].c
-		if c.SAML {
-			p.Str("customKeyIdentifier", thumbprint(c))
+		e := passwords[k]
+		if e.identifiable {
+			p.Str("customKeyIdentifier", thumbprint(e.c))
 		} else {
 			p.Null("customKeyIdentifier")
 		}
 		p.Str("displayName", "secret for "+name)
-		dates(p, c)
+		dates(p, e.c)
 		p.Str("hint", "Abc")
-		p.Str("keyId", c.KeyID)
+		p.Str("keyId", e.keyID)
 		p.Null("secretText")
 	})
 	o.objects("keyCredentials", len(keys), func(k int, key *object) {
-		c := keys[k].c
-		key.Str("customKeyIdentifier", thumbprint(c))
+		e := keys[k]
+		if e.identifiable {
+			key.Str("customKeyIdentifier", thumbprint(e.c))
+		} else {
+			key.Null("customKeyIdentifier")
+		}
 		key.Str("displayName", "CN="+name)
-		dates(key, c)
-		if selected && keys[k].usage == "Verify" {
+		dates(key, e.c)
+		if selected && e.usage == "Verify" {
 			key.Str("key", certificateBlob)
 		} else {
 			key.Null("key")
 		}
-		key.Str("keyId", c.KeyID)
-		key.Str("type", "AsymmetricX509Cert")
-		key.Str("usage", keys[k].usage)
+		key.Str("keyId", e.keyID)
+		key.Str("type", e.keyType)
+		key.Str("usage", e.usage)
 	})
 }
 
@@ -435,7 +498,7 @@ func (t *Tenant) CredentialTruth(window, lookback time.Duration) CredentialTruth
 			}
 			truth.Credentials[CredentialGroup{object, c.Kind(), status}]++
 			if status == "expiring" || (status == "expired" && !c.End.Before(now.Add(-lookback))) {
-				truth.Expiry = append(truth.Expiry, ExpirySeries{object, appID, appName, c.Kind(), c.KeyID, c.End})
+				truth.Expiry = append(truth.Expiry, ExpirySeries{object, appID, appName, c.Kind(), c.LabelKeyID(), c.End})
 			}
 		}
 		switch {

@@ -71,8 +71,15 @@ type Server struct {
 	reportLog []time.Time // when recent reports requests arrived, for the throttling budget
 	throttled int
 	keep      bool // keep Request records
+	refusals  []refusal
 
 	randomShare float64 // FailAtRandom
+}
+
+// refusal is a set of query options Graph refuses on the paths containing path.
+type refusal struct {
+	path    string
+	options []string
 }
 
 type route struct {
@@ -137,6 +144,37 @@ func (s *Server) Inject(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &f)
+}
+
+// RefuseQueryOptions makes Graph answer a request to a path containing path that carries one of
+// options ("$select", "$top") with 400 naming it, as Graph answers a query option an API does not
+// support: {"error":{"code":"","message":"The query specified in the URI is not valid. Query
+// option 'Select' is not allowed. To allow it, set the 'AllowedQueryOptions' property on
+// EnableQueryAttribute or QueryValidationSettings."}} (microsoftgraph/microsoft-graph-docs-contrib
+// issue 2556; issue 1749 and pull request 8527 show the same for other options). One option is
+// named per answer.
+func (s *Server) RefuseQueryOptions(path string, options ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refusals = append(s.refusals, refusal{path, options})
+}
+
+// refused is the first query option of r that Graph refuses, in Graph's spelling ('Select'), or "".
+func (s *Server) refused(r *http.Request) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.refusals {
+		if !strings.Contains(r.URL.Path, f.path) {
+			continue
+		}
+		for _, option := range f.options {
+			if r.URL.Query().Has(option) {
+				name := strings.TrimPrefix(option, "$")
+				return strings.ToUpper(name[:1]) + name[1:]
+			}
+		}
+	}
+	return ""
 }
 
 // ClearFaults removes every fault.
@@ -260,6 +298,10 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request, beta bool, p
 			writeError(w, http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
 			return
 		}
+	}
+	if option := s.refused(r); option != "" {
+		writeError(w, http.StatusBadRequest, "", fmt.Sprintf("The query specified in the URI is not valid. Query option '%s' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.", option))
+		return
 	}
 	if r.Method != http.MethodGet {
 		writeError(w, http.StatusMethodNotAllowed, "Request_BadRequest", "Only GET is served by this fake.")

@@ -44,9 +44,10 @@ const (
 	EventManagedIdentity    = "managedIdentity"
 )
 
-// signInApp is an app sign-ins go to. appLabel is the fake's own knowledge of which Azure
-// management app of Microsoft's mandatory MFA it counts as (the exporter's app label), written
-// here independently of the exporter's table so that tests check one against the other.
+// signInApp is a client app users sign in with, and the resource they sign in to. appLabel is
+// the fake's own knowledge of which client app of Microsoft's mandatory MFA it is (the exporter's
+// app label, other for the rest), written here independently of the exporter's table so that
+// tests check one against the other.
 type signInApp struct {
 	id, name, resourceID, resourceName, clientAppUsed string
 	appLabel                                          string
@@ -65,8 +66,9 @@ var signInApps = []signInApp{
 	{"04b07795-8ddb-461a-bbee-02f9e1bf7b46", "Microsoft Azure CLI", armID, armName, "Mobile Apps and Desktop clients", "azure_cli", 0.15, 6, 15},
 	{"1950a258-227b-4e31-a9cf-717495945fc2", "Microsoft Azure PowerShell", armID, armName, "Mobile Apps and Desktop clients", "azure_powershell", 0.12, 4, 8},
 	{"0c1307d4-29d6-4389-a11c-5cbe7f65d7fa", "Azure Mobile App", armID, armName, "Mobile Apps and Desktop clients", "azure_mobile_app", 0.05, 2, 2},
-	// An infrastructure-as-code tool with an app registration of its own, calling Resource Manager.
-	{"5f2b8a41-6c0e-4d7a-9b3f-1e8c2a7d4b60", "Contoso Terraform Runner", armID, armName, "Mobile Apps and Desktop clients", "azure_resource_manager", 0.20, 3, 5},
+	// An infrastructure-as-code tool with an app registration of its own, calling Resource Manager:
+	// no management app, but Resource Manager enforces phase 2 on it all the same.
+	{"5f2b8a41-6c0e-4d7a-9b3f-1e8c2a7d4b60", "Contoso Terraform Runner", armID, armName, "Mobile Apps and Desktop clients", "other", 0.20, 3, 5},
 	// The Azure CLI calling Graph is still the Azure CLI.
 	{"04b07795-8ddb-461a-bbee-02f9e1bf7b46", "Microsoft Azure CLI", graphID, "Microsoft Graph", "Mobile Apps and Desktop clients", "azure_cli", 0.15, 1, 3},
 	{"d3590ed6-52b3-4102-aeff-aad2292ab01c", "Microsoft Office", "00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online", "Mobile Apps and Desktop clients", "other", 0.20, 40, 35},
@@ -99,6 +101,38 @@ type SignIn struct {
 	FailureReason             string
 	// AppLabel is the app label the exporter should count it under.
 	AppLabel string
+	// Odd is how the record departs from what Graph documents (Tenant.Odd); "" for none.
+	Odd string
+}
+
+// The ways a user sign-in departs from the documented shape; none is documented: each is here to
+// test that one such record, in the middle of a page, is counted with what it has (or, without
+// an id or a createdDateTime, left out and counted as such).
+const (
+	OddSignInNoID          = "no id"
+	OddSignInNoCreated     = "no createdDateTime"
+	OddSignInNoUserType    = "no userType"
+	OddSignInUserType      = "userType externalMember"
+	OddSignInNoRequirement = "no authenticationRequirement"
+	OddSignInRequirement   = "authenticationRequirement deviceBoundAuthentication"
+	OddSignInNoResource    = "no resourceId"
+	OddSignInNoStatus      = "no status"
+	OddSignInNoEventTypes  = "no signInEventTypes"
+	streamOddSignIn        = streamOdd + 1
+)
+
+var oddSignIns = []string{OddSignInNoID, OddSignInNoCreated, OddSignInNoUserType, OddSignInUserType, OddSignInNoRequirement,
+	OddSignInRequirement, OddSignInNoResource, OddSignInNoStatus, OddSignInNoEventTypes}
+
+// Placed says whether an exporter can place the sign-in at all: it has an id and a createdDateTime.
+func (s SignIn) Placed() bool { return s.Odd != OddSignInNoID && s.Odd != OddSignInNoCreated }
+
+// servedResourceID is the resourceId Graph sends for it.
+func (s SignIn) servedResourceID() string {
+	if s.Odd == OddSignInNoResource {
+		return ""
+	}
+	return s.ResourceID
 }
 
 // IsUser says whether it is a user sign-in (interactive or not).
@@ -192,6 +226,9 @@ func (t *Tenant) SignIn(i int) SignIn {
 	if interactive {
 		failure = 0.07
 	}
+	if or := t.rng(streamOddSignIn, i); or.chance(t.Odd) {
+		s.Odd = oddSignIns[or.intn(len(oddSignIns))]
+	}
 	if r.chance(failure) {
 		switch {
 		case !interactive:
@@ -229,16 +266,31 @@ func pickApp(r *rng, interactive bool) signInApp {
 type signInQuery struct {
 	from, to  time.Time
 	eventType string
+	// apps and resources, when either is set, are the appIds and resourceIds one of which a
+	// sign-in must have.
+	apps, resources map[string]bool
+}
+
+// matches says whether the query lists s (its dates and event type aside).
+func (q signInQuery) matches(s SignIn) bool {
+	if q.apps == nil && q.resources == nil {
+		return true
+	}
+	return q.apps[s.AppID] || q.resources[s.servedResourceID()]
 }
 
 var (
 	filterDate  = regexp.MustCompile(`^createdDateTime (ge|le) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)$`)
 	filterEvent = regexp.MustCompile(`^signInEventTypes/any\((\w+): ?(\w+) eq '(\w+)'\)$`)
+	filterID    = regexp.MustCompile(`^(?i:(appId|resourceId)) eq '([0-9a-f-]{36})'$`)
 )
 
 // parseSignInFilter reads the $filter clauses Graph documents for what the exporter asks, joined
-// by "and": createdDateTime ge|le with an unquoted date, and signInEventTypes/any(t: t eq '...').
-// Without an event type clause Graph lists interactive user sign-ins only.
+// by "and": createdDateTime ge|le with an unquoted date, signInEventTypes/any(t: t eq '...'), and
+// appId eq / resourceId eq clauses or'd in parentheses, as Microsoft's Azure MFA report filters
+// its apps ("(appid eq 'A' or appid eq 'B')", AzureAD/MSIdentityTools src/Get-MsIdAzureUsers.ps1;
+// both properties support eq, GD api-reference/beta/resources/signin.md). Without an event type
+// clause Graph lists interactive user sign-ins only.
 func parseSignInFilter(filter string, now time.Time) (signInQuery, error) {
 	q := signInQuery{from: now.Add(-signInRetention), to: now, eventType: EventInteractiveUser}
 	if strings.TrimSpace(filter) == "" {
@@ -246,6 +298,12 @@ func parseSignInFilter(filter string, now time.Time) (signInQuery, error) {
 	}
 	for _, clause := range strings.Split(filter, " and ") {
 		clause = strings.TrimSpace(clause)
+		if ids, ok := strings.CutPrefix(clause, "("); ok && strings.HasSuffix(ids, ")") && q.apps == nil {
+			if err := q.parseIDs(strings.TrimSuffix(ids, ")")); err != nil {
+				return q, err
+			}
+			continue
+		}
 		if m := filterDate.FindStringSubmatch(clause); m != nil {
 			d, err := time.Parse(time.RFC3339Nano, m[2])
 			if err != nil {
@@ -269,6 +327,23 @@ func parseSignInFilter(filter string, now time.Time) (signInQuery, error) {
 		return q, refuse("Invalid filter clause: '%s' is not supported by this fake (createdDateTime ge|le <unquoted date>, signInEventTypes/any(t: t eq '<type>'))", clause)
 	}
 	return q, nil
+}
+
+// parseIDs reads "appId eq '...' or resourceId eq '...' or ...".
+func (q *signInQuery) parseIDs(ids string) error {
+	q.apps, q.resources = map[string]bool{}, map[string]bool{}
+	for _, clause := range strings.Split(ids, " or ") {
+		m := filterID.FindStringSubmatch(strings.TrimSpace(clause))
+		if m == nil {
+			return refuse("Invalid filter clause: '%s' is not supported by this fake (appId eq '<guid>' or resourceId eq '<guid>', or'd in parentheses)", clause)
+		}
+		if strings.EqualFold(m[1], "appId") {
+			q.apps[m[2]] = true
+		} else {
+			q.resources[m[2]] = true
+		}
+	}
+	return nil
 }
 
 func later(a, b time.Time) time.Time {
@@ -317,7 +392,7 @@ func (t *Tenant) signInsListed(q signInQuery, c signInCursor, lo, n int) ([]Sign
 	var out []SignIn
 	for i := c.next; i >= lo; i-- {
 		s := t.SignIn(i)
-		if s.EventType != q.eventType || s.Visible.After(c.asOf) || s.Created.Before(q.from) || s.Created.After(q.to) {
+		if s.EventType != q.eventType || s.Visible.After(c.asOf) || s.Created.Before(q.from) || s.Created.After(q.to) || !q.matches(s) {
 			continue
 		}
 		if len(out) == n {
@@ -388,15 +463,29 @@ func (s *Server) serveSignIns(w http.ResponseWriter, r *http.Request) {
 	writeBody(w, buf)
 }
 
-// writeSignIn writes a beta signIn in the shape of Microsoft's docs (trimmed).
+// writeSignIn writes a beta signIn in the shape of GD api-reference/beta/api/signin-list.md's
+// examples (trimmed; userType, signInEventTypes and authenticationRequirement as there), or with
+// its Odd departure.
 func writeSignIn(o *object, s SignIn) {
-	o.Str("id", s.ID)
-	o.Str("createdDateTime", s.Created.UTC().Format(time.RFC3339))
+	odd := func(field string) bool {
+		return s.Odd == "no "+field
+	}
+	if !odd("id") {
+		o.Str("id", s.ID)
+	}
+	if !odd("createdDateTime") {
+		o.Str("createdDateTime", s.Created.UTC().Format(time.RFC3339))
+	}
 	if s.IsUser() {
 		o.Str("userDisplayName", strings.SplitN(s.UserPrincipalName, "@", 2)[0])
 		o.Str("userPrincipalName", s.UserPrincipalName)
 		o.Str("userId", s.UserID)
-		o.Str("userType", s.UserType)
+		switch {
+		case s.Odd == OddSignInUserType:
+			o.Str("userType", "externalMember")
+		case !odd("userType"):
+			o.Str("userType", s.UserType)
+		}
 		o.Str("servicePrincipalId", "")
 	} else {
 		o.Str("userId", "")
@@ -405,48 +494,93 @@ func writeSignIn(o *object, s SignIn) {
 	}
 	o.Str("appId", s.AppID)
 	o.Str("appDisplayName", s.AppDisplayName)
-	o.Str("resourceId", s.ResourceID)
+	if !odd("resourceId") {
+		o.Str("resourceId", s.ResourceID)
+	}
 	o.Str("resourceDisplayName", s.ResourceName)
 	o.Str("clientAppUsed", s.ClientAppUsed)
 	o.Bool("isInteractive", s.EventType == EventInteractiveUser)
-	o.Strs("signInEventTypes", []string{s.EventType})
-	o.Str("authenticationRequirement", s.AuthenticationRequirement)
+	if !odd("signInEventTypes") {
+		o.Strs("signInEventTypes", []string{s.EventType})
+	}
+	switch {
+	case s.Odd == OddSignInRequirement:
+		o.Str("authenticationRequirement", "deviceBoundAuthentication")
+	case !odd("authenticationRequirement"):
+		o.Str("authenticationRequirement", s.AuthenticationRequirement)
+	}
 	o.Str("conditionalAccessStatus", "notApplied")
-	o.Object("status", func(st *object) {
-		st.Int("errorCode", int64(s.ErrorCode))
-		if s.ErrorCode == 0 {
-			st.Null("failureReason")
-		} else {
-			st.Str("failureReason", s.FailureReason)
-		}
-		st.Null("additionalDetails")
-	})
+	if !odd("status") {
+		o.Object("status", func(st *object) {
+			st.Int("errorCode", int64(s.ErrorCode))
+			if s.ErrorCode == 0 {
+				st.Null("failureReason")
+			} else {
+				st.Str("failureReason", s.FailureReason)
+			}
+			st.Null("additionalDetails")
+		})
+	}
 }
 
 // SignInKey is what the exporter's sign-in counts are labelled by.
 type SignInKey struct {
-	App, UserType string
-	MFA           bool
-	Interactive   bool
-	Success       bool
+	App, Resource, UserType string
+	MFA                     string // true, false or unknown
+	Interactive             bool
+	Result                  string // success, failure or unknown
 }
 
-// SignInTruth counts the user sign-ins created in [from, to] that Graph lists at asOf,
-// directly from the generator.
-func (t *Tenant) SignInTruth(from, to, asOf time.Time) map[SignInKey]int {
-	out := map[SignInKey]int{}
+// Key is the labels an exporter should count a placed user sign-in under.
+func (s SignIn) Key() SignInKey {
+	k := SignInKey{App: s.AppLabel, Resource: "other", UserType: s.UserType, MFA: "unknown",
+		Interactive: s.EventType == EventInteractiveUser, Result: "failure"}
+	if s.servedResourceID() == armID {
+		k.Resource = "azure_resource_manager"
+	}
+	switch s.AuthenticationRequirement {
+	case "multiFactorAuthentication":
+		k.MFA = "true"
+	case "singleFactorAuthentication":
+		k.MFA = "false"
+	}
+	if s.ErrorCode == 0 {
+		k.Result = "success"
+	}
+	switch s.Odd {
+	case OddSignInNoUserType, OddSignInUserType:
+		k.UserType = "unknown"
+	case OddSignInNoRequirement, OddSignInRequirement:
+		k.MFA = "unknown"
+	case OddSignInNoStatus:
+		k.Result = "unknown"
+	}
+	return k
+}
+
+// SignInTruth counts the user sign-ins created in [from, to] that Graph lists at asOf, directly
+// from the generator; with apps, only those Graph lists for a filter on those appIds or on
+// Resource Manager's resourceId. Unplaced counts the listed ones an exporter cannot place.
+func (t *Tenant) SignInTruth(from, to, asOf time.Time, apps ...string) (counts map[SignInKey]int, unplaced int) {
+	counts = map[SignInKey]int{}
 	if t.SignIns.PerDay <= 0 {
-		return out
+		return counts, 0
+	}
+	q := signInQuery{}
+	if len(apps) > 0 {
+		q.apps, q.resources = setOf(apps...), setOf(armID)
 	}
 	for i := t.signInIndexFrom(from); i < t.signInIndexTo(to); i++ {
 		s := t.SignIn(i)
-		if !s.IsUser() || s.Visible.After(asOf) {
-			continue
+		switch {
+		case !s.IsUser() || s.Visible.After(asOf) || !q.matches(s):
+		case !s.Placed():
+			unplaced++
+		default:
+			counts[s.Key()]++
 		}
-		out[SignInKey{App: s.AppLabel, UserType: s.UserType, MFA: s.AuthenticationRequirement == "multiFactorAuthentication",
-			Interactive: s.EventType == EventInteractiveUser, Success: s.ErrorCode == 0}]++
 	}
-	return out
+	return counts, unplaced
 }
 
 // SignInsIn returns the sign-ins created in [from, to], whatever their kind, for tests that

@@ -39,7 +39,10 @@ func (t *Tenant) StrengthTruth() map[UserGroup]map[string]int {
 	truth := map[UserGroup]map[string]int{}
 	for i := range t.Users {
 		u := t.User(i)
-		g := UserGroup{u.UserType(), u.Admin}
+		g, placed := u.Group()
+		if !placed {
+			continue
+		}
 		if truth[g] == nil {
 			truth[g] = map[string]int{}
 		}

@@ -20,6 +20,10 @@ type Tenant struct {
 	Credentials CredentialMix
 	// SignIns sizes the sign-in log (signins.go).
 	SignIns SignInMix
+	// Odd is the share of users and sign-ins whose record departs from what Graph documents (a
+	// field missing, an undocumented value: User.Odd, SignIn.Odd), as a future Graph or a broken
+	// proxy might send; 0 serves only documented shapes.
+	Odd float64
 	// Policies are the Conditional Access policies, security defaults and authentication
 	// methods policy (policies.go); nil serves none.
 	Policies *PolicySet

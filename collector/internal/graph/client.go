@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -46,6 +47,8 @@ type Options struct {
 	OnResponse func(source string, code int)
 	// OnRetryAfterCapped is told of every Retry-After longer than MaxRetryAfter.
 	OnRetryAfterCapped func(source string)
+	// Logger is told of the query options Graph refuses (queryoptions.go); nil discards.
+	Logger *slog.Logger
 }
 
 // DefaultMaxResponseBytes bounds a Graph response body. Graph's largest pages (999 service
@@ -62,6 +65,8 @@ type Client struct {
 	baseURL        string
 	base           *url.URL // baseURL parsed: next links must stay on its host
 	requestTimeout time.Duration
+	logger         *slog.Logger
+	refused        refusedOptions
 }
 
 // New builds a Client. The Graph host of BaseURL is added to the token provider's allowed hosts:
@@ -112,7 +117,11 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph request adapter: %w", err)
 	}
-	return &Client{adapter: adapter, baseURL: base, base: u, requestTimeout: o.RequestTimeout}, nil
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Client{adapter: adapter, baseURL: base, base: u, requestTimeout: o.RequestTimeout, logger: logger}, nil
 }
 
 // retryWithinDeadline lets kiota's retry handler retry only when the wait that Retry-After asks

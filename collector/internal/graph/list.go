@@ -70,18 +70,22 @@ var errorMapping = abstractions.ErrorMappings{"XXX": odataerrors.CreateODataErro
 // megabytes, and the memory to map them).
 func List[T any](ctx context.Context, c *Client, q Query, factory serialization.ParsableFactory, fold func(T) error) error {
 	failed := func(err error) error { return fmt.Errorf("listing %s: %w", q.Path, err) }
-	next, err := url.Parse(c.URL(q))
+	q = c.withoutRefused(q)
+	first, err := url.Parse(c.URL(q))
 	if err != nil {
 		return failed(err)
 	}
 	followed := map[string]bool{}
-	for next != nil {
+	for next := first; next != nil; {
 		link := next.String()
 		if followed[link] {
 			return failed(MalformedError("Graph sent a next link this listing has followed already: it would page forever"))
 		}
 		followed[link] = true
 		page, err := c.send(ctx, next, factory, checkPage)
+		if err != nil && next == first && c.refusesOptions(q, err) {
+			return List(ctx, c, q, factory, fold) // again, without the options Graph refused (queryoptions.go)
+		}
 		if err != nil {
 			return failed(err)
 		}
