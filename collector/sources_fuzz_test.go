@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mfa-exporter/mfa_exporter/collector/internal/fakegraph"
@@ -78,6 +79,11 @@ func fuzzSource(f *testing.F, name string, paths []string, seeds ...string) {
 	for _, s := range append(notPages, seeds...) {
 		f.Add([]byte(s))
 	}
+	// Parsing no arguments gives every flag its default, as the binary starts: the sources read
+	// their settings from the flags.
+	if _, err := kingpin.CommandLine.Parse(nil); err != nil {
+		f.Fatalf("parsing the default flags: %v", err)
+	}
 	fake := fakegraph.Start(&fakegraph.Tenant{ID: "11111111-2222-4333-8444-555555555555", Seed: 5, Users: 3, Domain: "contoso.test", Policies: fakegraph.DemoPolicies()})
 	f.Cleanup(fake.Close)
 	fake.KeepRequests(false)
@@ -86,7 +92,8 @@ func fuzzSource(f *testing.F, name string, paths []string, seeds ...string) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	cfg := sourceConfig{graph: client, tenantID: fake.Tenant.ID, logger: slog.New(slog.DiscardHandler), now: func() time.Time { return fuzzNow }}
+	cfg := sourceConfig{graph: client, tenantID: fake.Tenant.ID, logger: slog.New(slog.DiscardHandler), now: func() time.Time { return fuzzNow },
+		skipped: prometheus.NewCounterVec(recordsSkippedOpts, []string{"source", "reason"})}
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if len(body) == 0 {
