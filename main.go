@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +48,7 @@ func main() {
 		demo         = kingpin.Flag("demo", "Serve built-in simulated tenants from an in-process fake Graph: no Azure credentials needed.").Bool()
 		demoUsers    = kingpin.Flag("demo.users", "Number of users in the (first) demo tenant.").Default("5000").Int()
 		demoTenants  = kingpin.Flag("demo.tenants", "Number of demo tenants, each with its own id and size.").Default("1").Int()
+		demoFaults   = kingpin.Flag("demo.faults", "Share of the demo Graph's answers, 0 to 1, that are a 429, a 503 or a body that is not JSON, at random.").Default("0").Float64()
 		toolkitFlags = kingpinflag.AddFlags(kingpin.CommandLine, ":10063")
 	)
 	kingpin.Flag("graph.request-timeout", "Timeout of one Graph HTTP request, its retries included (e.g. 30s, 2m).").
@@ -64,7 +67,7 @@ func main() {
 	logger := promslog.New(logConfig)
 
 	if err := run(logger, options{
-		metricsPath: *metricsPath, web: toolkitFlags, demo: *demo, demoUsers: *demoUsers, demoTenants: *demoTenants,
+		metricsPath: *metricsPath, web: toolkitFlags, demo: *demo, demoUsers: *demoUsers, demoTenants: *demoTenants, demoFaults: *demoFaults,
 		collector: collector.Options{TenantID: *tenantID, Cloud: *cloudName, Endpoint: *endpoint, RequestTimeout: time.Duration(requestTimeout),
 			ConfigFile: *configFile, Shard: *shard, StoragePath: *storagePath, MaxConcurrentRefreshes: *concurrent, Logger: logger},
 	}); err != nil {
@@ -74,90 +77,107 @@ func main() {
 }
 
 // parseFlags is kingpin.Parse, but a value that does not parse is reported with its flag's
-// name: kingpin's own message only quotes the value (`strconv.ParseFloat: parsing "x"`).
+// name (kingpin's own message only quotes the value: `strconv.ParseFloat: parsing "x"`), and an
+// integer flag takes whole numbers only.
 func parseFlags(app *kingpin.Application, args []string) {
 	_, err := app.Parse(args)
 	if err == nil {
-		return
+		err = checkIntegers(app, args)
+	} else {
+		err = nameTheFlag(app, args, err)
 	}
-	// Setting the values again finds the one that failed; the process exits right after.
-	if parsed, perr := app.ParseContext(args); perr == nil {
-		for _, el := range parsed.Elements {
-			flag, ok := el.Clause.(*kingpin.FlagClause)
-			if !ok || el.Value == nil {
-				continue
-			}
-			if serr := flag.Model().Value.Set(*el.Value); serr != nil {
-				err = fmt.Errorf("--%s=%s: %w", flag.Model().Name, *el.Value, serr)
-				break
+	if err != nil {
+		app.Fatalf("%s, try --help", err)
+	}
+}
+
+// nameTheFlag finds the flag whose value failed to parse by setting the values again; the
+// process exits right after.
+func nameTheFlag(app *kingpin.Application, args []string, err error) error {
+	parsed, perr := app.ParseContext(args)
+	if perr != nil {
+		return err
+	}
+	for _, el := range parsed.Elements {
+		flag, ok := el.Clause.(*kingpin.FlagClause)
+		if !ok || el.Value == nil {
+			continue
+		}
+		if serr := flag.Model().Value.Set(*el.Value); serr != nil {
+			return fmt.Errorf("--%s=%s: %w", flag.Model().Name, *el.Value, serr)
+		}
+	}
+	return err
+}
+
+// checkIntegers refuses what kingpin's integer flags accept but mean something else: kingpin
+// parses them as floats, so 2.5 becomes 2 and 99999999999999999999 wraps to a negative number.
+func checkIntegers(app *kingpin.Application, args []string) error {
+	parsed, err := app.ParseContext(args)
+	if err != nil {
+		return err
+	}
+	for _, el := range parsed.Elements {
+		flag, ok := el.Clause.(*kingpin.FlagClause)
+		if !ok || el.Value == nil {
+			continue
+		}
+		if getter, ok := flag.Model().Value.(kingpin.Getter); ok {
+			if _, isInt := getter.Get().(int); isInt {
+				if _, err := strconv.Atoi(*el.Value); err != nil {
+					return fmt.Errorf("--%s=%s: want a whole number from %d to %d", flag.Model().Name, *el.Value, math.MinInt, math.MaxInt)
+				}
 			}
 		}
 	}
-	app.Fatalf("%s, try --help", err)
+	return nil
 }
 
 type options struct {
 	metricsPath            string
 	demo                   bool
 	demoUsers, demoTenants int
+	demoFaults             float64
 	web                    *web.FlagConfig
 	collector              collector.Options
 }
 
 func run(logger *slog.Logger, o options) error {
-	// Spaces and braces would make the path a ServeMux pattern with a method or wildcard.
-	if !strings.HasPrefix(o.metricsPath, "/") || strings.ContainsAny(o.metricsPath, " \t{}") {
-		return fmt.Errorf("--web.telemetry-path %q: want a path such as /metrics, starting with / and without spaces or braces", o.metricsPath)
-	}
-	if o.web.WebConfigFile != nil && *o.web.WebConfigFile != "" {
-		if err := web.Validate(*o.web.WebConfigFile); err != nil {
-			return fmt.Errorf("--web.config.file: %w", err)
-		}
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	copts := o.collector
-	if o.demo {
-		if copts.ConfigFile != "" {
-			return fmt.Errorf("--demo and --config.file: choose one (the demo serves its own tenants)")
-		}
-		demo, err := collector.StartDemo(o.demoTenants, o.demoUsers)
-		if err != nil {
-			return err
-		}
-		defer demo.Close()
-		copts.Demo = demo
-		logger.Info("demo mode: serving simulated tenants from an in-process fake Graph", "url", demo.URL(), "tenants", demo.Tenants(), "users", o.demoUsers)
-	}
-	exporter, err := collector.New(ctx, copts)
-	if err != nil {
+	if err := checkTelemetryPath(o.metricsPath); err != nil {
 		return err
 	}
-	go reloadOnSIGHUP(ctx, exporter, logger)
-	http.HandleFunc("/-/reload", reloadHandler(exporter))
+	if o.web.WebConfigFile != nil {
+		if err := checkWebConfig(*o.web.WebConfigFile); err != nil {
+			return err
+		}
+	}
+	ctx, stop := shutdownOnSignal(logger)
+	defer stop()
+
+	exporter, err := newExporter(ctx, logger, o)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // a signal during start-up, e.g. while waiting for the first token
+		}
+		return err
+	}
 	// The exporter's own series are rendered by its Handler, from a cache per tenant; the registry
 	// holds the rest.
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(versioncollector.NewCollector(name),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	exporter.Start(ctx)
-
-	http.Handle(o.metricsPath, exporter.Handler(registry))
-	if o.metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "MFA Exporter",
-			Description: "Prometheus exporter for Microsoft Entra ID MFA coverage, read from Microsoft Graph in the background",
-			Version:     version.Info(),
-			Links:       []web.LandingLinks{{Address: o.metricsPath, Text: "Metrics"}},
-		})
-		if err != nil {
-			return fmt.Errorf("landing page: %w", err)
-		}
-		http.Handle("/", landing)
+	handler, err := newHandler(o.metricsPath, exporter.Handler(registry), exporter.Ready, reloadHandler(exporter))
+	if err != nil {
+		return err
 	}
-	logger.Info("starting mfa_exporter", "version", version.Info(), "tenants", exporter.Tenants(), "shard", cmp.Or(copts.Shard, "all"))
-	server := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	go reloadOnSIGHUP(ctx, exporter, logger)
+	exporter.Start(ctx)
+	// On the way out, stop the refreshes (when the server failed rather than a signal came) and
+	// let an interrupted one end, and say so, before the process does.
+	defer exporter.Wait()
+	defer stop()
+
+	server := newServer(handler)
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -170,6 +190,49 @@ func run(logger *slog.Logger, o options) error {
 		return fmt.Errorf("serving on --web.listen-address %s: %w", strings.Join(*o.web.WebListenAddresses, ","), err)
 	}
 	return nil
+}
+
+// shutdownOnSignal returns a context that SIGINT or SIGTERM ends, logging the shutdown once;
+// stop ends it too, silently.
+func shutdownOnSignal(logger *slog.Logger) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-signals:
+			logger.Info("shutting down", "signal", s.String())
+			cancel()
+		case <-ctx.Done():
+		}
+		signal.Stop(signals)
+	}()
+	return ctx, cancel
+}
+
+// newExporter builds the exporter, on the demo's fake Graph or on Azure.
+func newExporter(ctx context.Context, logger *slog.Logger, o options) (*collector.Exporter, error) {
+	copts := o.collector
+	if o.demo {
+		if copts.ConfigFile != "" {
+			return nil, fmt.Errorf("--demo and --config.file: choose one (the demo serves its own tenants)")
+		}
+		demo, err := collector.StartDemo(o.demoTenants, o.demoUsers)
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, demo.Close)
+		if err := demo.FailAtRandom(o.demoFaults); err != nil {
+			return nil, err
+		}
+		copts.Demo = demo
+		logger.Info("demo mode: serving simulated tenants from an in-process fake Graph", "url", demo.URL(), "tenants", demo.Tenants(), "users", o.demoUsers, "faults", o.demoFaults)
+	}
+	exporter, err := collector.New(ctx, copts)
+	if err == nil {
+		logger.Info("starting mfa_exporter", "version", version.Info(), "tenants", exporter.Tenants(), "shard", cmp.Or(copts.Shard, "all"))
+	}
+	return exporter, err
 }
 
 // reloadOnSIGHUP reloads the configuration file on every SIGHUP until ctx ends.
@@ -192,11 +255,6 @@ func reloadOnSIGHUP(ctx context.Context, exporter *collector.Exporter, logger *s
 // reloadHandler is POST /-/reload, as Prometheus and blackbox_exporter have it.
 func reloadHandler(exporter *collector.Exporter) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "This endpoint requires a POST request.", http.StatusMethodNotAllowed)
-			return
-		}
 		switch err := exporter.Reload(); {
 		case errors.Is(err, collector.ErrNoConfigFile):
 			http.Error(w, err.Error(), http.StatusBadRequest)

@@ -18,6 +18,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -199,8 +200,9 @@ type runner struct {
 	snapshot atomic.Pointer[snapshot]
 	health   atomic.Pointer[health]
 
-	running     sync.Mutex // held for a refresh; a refresh due while one runs is skipped
-	lastFailure string     // guarded by running; a failure is logged once, until its kind changes
+	running     sync.Mutex  // held for a refresh; a refresh due while one runs is skipped
+	lastFailure string      // guarded by running; a failure is logged once, until its kind changes
+	refreshed   atomic.Bool // a refresh has ended, in success or failure (Ready)
 }
 
 // health is a source's state as its health series show it; the zero health is a source whose
@@ -309,6 +311,26 @@ func (e *Exporter) run(ctx context.Context, r *runner) {
 	}
 }
 
+// Wait waits until the refreshes that Start started have stopped, after its context ended.
+func (e *Exporter) Wait() {
+	for _, t := range *e.tenants.Load() {
+		t.stopped.Wait()
+	}
+}
+
+// Ready says whether every source of every tenant has finished its first refresh, in success or
+// failure, or was restored from storage: until then a scrape would miss the source's metrics.
+func (e *Exporter) Ready() bool {
+	for _, t := range *e.tenants.Load() {
+		for _, r := range t.runners {
+			if !r.refreshed.Load() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // refreshAll refreshes every source of every tenant once, now, and waits for them all.
 func (e *Exporter) refreshAll(ctx context.Context) {
 	var wg sync.WaitGroup
@@ -340,7 +362,13 @@ func (e *Exporter) refresh(ctx context.Context, r *runner) (started time.Time, o
 	rctx, cancel := context.WithTimeout(graph.WithSource(ctx, r.name), r.settings.timeout)
 	defer cancel()
 	start := time.Now()
-	snap, err := r.source.Refresh(rctx)
+	snap, err := e.refreshSource(rctx, r)
+	if err != nil && ctx.Err() != nil {
+		// A shutdown (or the tenant's removal), not a Graph failure: nothing to count or warn about.
+		e.logger.Debug("refresh stopped: shutting down", "tenant_id", r.tenantID, "source", r.name, "err", err)
+		return started, false
+	}
+	defer r.refreshed.Store(true)
 	h := &health{duration: time.Since(start)}
 	if prev := r.health.Load(); prev != nil {
 		h.lastSuccess = prev.lastSuccess
@@ -362,6 +390,19 @@ func (e *Exporter) refresh(ctx context.Context, r *runner) (started time.Time, o
 	e.logger.Debug("refresh done", "tenant_id", r.tenantID, "source", r.name, "duration", h.duration)
 	e.save(r)
 	return started, true
+}
+
+// refreshSource runs one refresh of the source. A panic, from an answer of Graph that nothing
+// checked for breaking the SDK or a source, fails the refresh as malformed instead of ending the
+// process; the stack goes to the debug log.
+func (e *Exporter) refreshSource(ctx context.Context, r *runner) (snap snapshot, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.logger.Debug("refresh panicked", "tenant_id", r.tenantID, "source", r.name, "panic", p, "stack", string(debug.Stack()))
+			snap, err = nil, graph.MalformedError("reading Graph's answer panicked: %v", p)
+		}
+	}()
+	return r.source.Refresh(ctx)
 }
 
 // failed counts and logs a failed refresh; the last good snapshot stays served.

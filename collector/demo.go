@@ -28,6 +28,16 @@ func StartDemo(tenants, users int) (*Demo, error) {
 	return &Demo{fake: fake}, nil
 }
 
+// FailAtRandom makes the demo's Graph answer a share (0 to 1) of its requests, at random, with
+// a 429, a 503 or a body that is not JSON: to watch the exporter cope, and for soak tests.
+func (d *Demo) FailAtRandom(share float64) error {
+	if !(share >= 0 && share <= 1) {
+		return fmt.Errorf("--demo.faults must be from 0 to 1, got %v", share)
+	}
+	d.fake.FailAtRandom(share)
+	return nil
+}
+
 // URL is where the demo's fake Graph listens.
 func (d *Demo) URL() string { return d.fake.URL }
 

@@ -55,6 +55,7 @@ func (e *Exporter) restore(r *runner) {
 	}
 	if !rec.LastSuccess.IsZero() {
 		r.health.Store(&health{up: true, lastSuccess: rec.LastSuccess, duration: rec.Duration})
+		r.refreshed.Store(true) // its data is served: ready
 	}
 	r.tenant.changed()
 	e.logger.Info("stored state restored", "tenant_id", r.tenantID, "source", r.name, "last_success", rec.LastSuccess)

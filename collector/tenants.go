@@ -40,6 +40,7 @@ type tenant struct {
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
 	skipped  *prometheus.CounterVec
+	capped   *prometheus.CounterVec
 	stop     context.CancelFunc // ends its runners; nil until started
 	stopped  sync.WaitGroup
 
@@ -71,6 +72,7 @@ func (t *tenant) Collect(ch chan<- prometheus.Metric) {
 	t.requests.Collect(ch)
 	t.errors.Collect(ch)
 	t.skipped.Collect(ch)
+	t.capped.Collect(ch)
 }
 
 // Describe sends nothing: the tenant is an unchecked collector, as the Exporter is.
@@ -94,11 +96,19 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 	skippedOpts := recordsSkippedOpts
 	skippedOpts.ConstLabels = tenantLabel
 	t.skipped = prometheus.NewCounterVec(skippedOpts, []string{"source", "reason"})
+	t.capped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "graph_retry_after_capped_total", ConstLabels: tenantLabel,
+		Help: fmt.Sprintf("Graph responses whose Retry-After asked for a wait longer than %s, which was waited instead, by tenant and source.", graph.MaxRetryAfter),
+	}, []string{"source"})
 	logger := e.logger.With("tenant_id", spec.id)
 	gopts := spec.graph
 	gopts.Logger = logger
 	gopts.OnResponse = func(source string, code int) {
 		t.requests.WithLabelValues(source, strconv.Itoa(code)).Inc()
+		t.changed()
+	}
+	gopts.OnRetryAfterCapped = func(source string) {
+		t.capped.WithLabelValues(source).Inc()
 		t.changed()
 	}
 	if spec.appLimits != nil {
@@ -138,6 +148,7 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 		for _, reason := range graph.Reasons() {
 			t.errors.WithLabelValues(name, reason)
 		}
+		t.capped.WithLabelValues(name)
 		if s, ok := src.(skipReasoner); ok {
 			for _, reason := range s.skipReasons() {
 				t.skipped.WithLabelValues(name, reason)

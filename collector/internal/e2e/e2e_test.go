@@ -131,16 +131,30 @@ func runToExit(t *testing.T, env []string, args ...string) (string, int) {
 type exporter struct {
 	addr   string // host:port it listens on
 	logs   *testsupport.LogBuffer
-	proc   *os.Process
-	exited <-chan struct{}
+	cmd    *exec.Cmd
+	exited chan struct{}
 	killed bool
 }
 
 // kill ends the exporter with SIGKILL, as a crash or an OOM kill would, and waits for it.
 func (e *exporter) kill() {
 	e.killed = true
-	_ = e.proc.Kill()
+	_ = e.cmd.Process.Kill()
 	<-e.exited
+}
+
+// stop sends sig and waits for the exporter to exit (15s at most, then kills it), and returns
+// its exit code. An exporter that has exited already just gives its code.
+func (e *exporter) stop(sig os.Signal) (int, error) {
+	_ = e.cmd.Process.Signal(sig) // fails only when the process has finished
+	select {
+	case <-e.exited:
+		return e.cmd.ProcessState.ExitCode(), nil
+	case <-time.After(15 * time.Second):
+		_ = e.cmd.Process.Kill()
+		<-e.exited
+		return -1, fmt.Errorf("mfa_exporter did not stop within 15s of %v", sig)
+	}
 }
 
 // startExporter runs the exporter on a free port until the test ends, then stops it with SIGINT
@@ -153,32 +167,27 @@ func startExporter(t testing.TB, env []string, args ...string) *exporter {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting mfa_exporter: %v", err)
 	}
-	exited := make(chan struct{})
+	e := &exporter{logs: logs, cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait() // the exit code is read from ProcessState
-		close(exited)
+		close(e.exited)
 	}()
 	listening := false
-	var e *exporter
 	t.Cleanup(func() {
-		if e != nil && e.killed {
+		if e.killed {
 			return
 		}
 		if !listening { // the failure to start is reported already
 			_ = cmd.Process.Kill()
-			<-exited
+			<-e.exited
 			return
 		}
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("mfa_exporter did not stop within 15s of SIGINT; logs:\n%s", logs)
+		code, err := e.stop(os.Interrupt)
+		if err != nil {
+			t.Errorf("%v; logs:\n%s", err, logs)
 			return
 		}
-		if code := cmd.ProcessState.ExitCode(); code != 0 || strings.Contains(logs.String(), "DATA RACE") {
+		if code != 0 || strings.Contains(logs.String(), "DATA RACE") {
 			t.Errorf("mfa_exporter exited with %d after SIGINT; logs:\n%s", code, logs)
 		}
 	})
@@ -189,12 +198,12 @@ func startExporter(t testing.TB, env []string, args ...string) *exporter {
 			var entry struct{ Msg, Address string }
 			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "Listening on" {
 				listening = true
-				e = &exporter{addr: entry.Address, logs: logs, proc: cmd.Process, exited: exited}
+				e.addr = entry.Address
 				return e
 			}
 		}
 		select {
-		case <-exited:
+		case <-e.exited:
 			t.Fatalf("mfa_exporter exited with %d before listening; logs:\n%s", cmd.ProcessState.ExitCode(), logs)
 		case <-deadline:
 			t.Fatalf("mfa_exporter did not listen within a minute; logs:\n%s", logs)

@@ -142,7 +142,7 @@ func benchTenants(b *testing.B, n int) float64 {
 	slices.Sort(plain)
 	slices.Sort(gzipped)
 	cached, cachedGzip := plain[len(plain)/2], gzipped[len(gzipped)/2]
-	peak, rss := processMemory(b, e.proc.Pid)
+	peak, rss := processMemory(b, e.cmd.Process.Pid)
 	perTenant := map[string]int{}
 	for _, r := range m.fake.Requests() {
 		perTenant[r.Tenant]++

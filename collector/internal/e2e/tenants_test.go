@@ -199,7 +199,7 @@ func TestReloadBySignalAndHTTP(t *testing.T) {
 	waitForTenants(t, e, map[string][]string{a.ID: {"users"}, b.ID: {"users"}})
 
 	m.configFile(t, tenantEntry(b.ID), tenantEntry(c.ID))
-	if err := e.proc.Signal(syscall.SIGHUP); err != nil {
+	if err := e.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	families := waitForTenants(t, e, map[string][]string{c.ID: {"users"}})

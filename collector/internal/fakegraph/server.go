@@ -51,6 +51,7 @@ type Fault struct {
 	Path       string        // substring of the URL path; "" matches every Graph request
 	Tenant     string        // the tenant id it answers for; "" for every tenant
 	Times      int           // how many requests it answers; 0 means all
+	After      int           // let this many matching requests through first (1: fail from the second page); they meet no other fault
 	Status     int           // HTTP status of the error; 0 with Malformed or Delay means 200
 	RetryAfter string        // Retry-After header, e.g. "1" or "0.2"
 	Code       string        // Graph error code, e.g. Authorization_RequestDenied
@@ -80,6 +81,8 @@ type Server struct {
 	throttled               map[string]int // by tenant id
 	keep                    bool           // keep Request records
 	refusals                []refusal
+
+	randomShare float64 // FailAtRandom
 }
 
 // refusal is a set of query options Graph refuses on the paths containing path.
@@ -372,6 +375,10 @@ func (s *Server) takeFault(path, tenantID string) *Fault {
 		if !strings.Contains(path, f.Path) || (f.Tenant != "" && f.Tenant != tenantID) {
 			continue
 		}
+		if f.After > 0 {
+			f.After--
+			return nil
+		}
 		if f.Times > 0 {
 			f.Times--
 			if f.Times == 0 {
@@ -380,7 +387,7 @@ func (s *Server) takeFault(path, tenantID string) *Fault {
 		}
 		return f
 	}
-	return nil
+	return s.randomFault()
 }
 
 // fakeAppID is the application id the fake's 429s name in x-ms-throttle-scope.

@@ -6,6 +6,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -42,20 +43,33 @@ type Options struct {
 	MaxRetries int
 	// RequestTimeout bounds one HTTP request including its retries' waits; 0 means none.
 	RequestTimeout time.Duration
+	// MaxResponseBytes refuses, as malformed, a response body longer than this; 0 means
+	// DefaultMaxResponseBytes.
+	MaxResponseBytes int64
 	// OnResponse is told of every HTTP response Graph sent, retries included.
 	OnResponse func(source string, code int)
+	// OnRetryAfterCapped is told of every Retry-After longer than MaxRetryAfter.
+	OnRetryAfterCapped func(source string)
 	// Logger is told of the query options Graph refuses (queryoptions.go); nil discards.
 	Logger *slog.Logger
 }
+
+// DefaultMaxResponseBytes bounds a Graph response body. Graph's largest pages (999 service
+// principals with their credentials, 1,000 sign-ins) are a megabyte or two, and the SDK holds a
+// page as a tree of about 12 times its size (BenchmarkParsePage), so a page at this bound
+// already costs some 200 MiB; an unbounded one could take all the memory there is.
+const DefaultMaxResponseBytes = 16 << 20
 
 // Client sends Graph requests for one tenant. It holds the SDK's request adapter and no
 // GraphServiceClient: the service client's thousands of request builders would all be linked
 // into the binary (see List).
 type Client struct {
-	adapter *msgraphsdk.GraphRequestAdapter
-	baseURL string
-	logger  *slog.Logger
-	refused refusedOptions
+	adapter        *msgraphsdk.GraphRequestAdapter
+	baseURL        string
+	base           *url.URL // baseURL parsed: next links must stay on its host
+	requestTimeout time.Duration
+	logger         *slog.Logger
+	refused        refusedOptions
 }
 
 // New builds a Client. The Graph host of BaseURL is added to the token provider's allowed hosts:
@@ -77,7 +91,8 @@ func New(o Options) (*Client, error) {
 	if parent == nil {
 		parent = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	paced := &pacedTransport{next: parent, pacers: map[Family]*pacer{}, app: o.App, onResponse: o.OnResponse}
+	paced := &pacedTransport{next: parent, pacers: map[Family]*pacer{}, app: o.App, onResponse: o.OnResponse,
+		onRetryAfterCapped: o.OnRetryAfterCapped, maxBody: cmp.Or(o.MaxResponseBytes, DefaultMaxResponseBytes)}
 	for _, f := range []Family{FamilyReports, FamilyDirectory} {
 		paced.pacers[f] = newPacer(o.Limits[f])
 	}
@@ -88,17 +103,16 @@ func New(o Options) (*Client, error) {
 		MaxRetries:   o.MaxRetries,
 		DelaySeconds: 3,
 		// kiota calls ShouldRetry unconditionally: leaving it nil panics.
-		ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return true },
+		ShouldRetry: retryWithinDeadline,
 	})
 	for i, m := range middleware {
 		if _, ok := m.(*khttp.RetryHandler); ok {
 			middleware[i] = retry
 		}
 	}
-	httpClient := &http.Client{
-		Transport: khttp.NewCustomTransportWithParentTransport(paced, middleware...),
-		Timeout:   o.RequestTimeout,
-	}
+	// No http.Client.Timeout: page puts the request timeout on the context, where the retry
+	// handler's ShouldRetry can see it.
+	httpClient := &http.Client{Transport: khttp.NewCustomTransportWithParentTransport(paced, middleware...)}
 	// A registry of its own, not kiota's global default, which every service client writes to.
 	parsers := serialization.NewParseNodeFactoryRegistry()
 	parsers.ContentTypeAssociatedFactories["application/json"] = jsonserialization.NewJsonParseNodeFactory()
@@ -110,7 +124,17 @@ func New(o Options) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Client{adapter: adapter, baseURL: base, logger: logger}, nil
+	return &Client{adapter: adapter, baseURL: base, base: u, requestTimeout: o.RequestTimeout, logger: logger}, nil
+}
+
+// retryWithinDeadline lets kiota's retry handler retry only when the wait that Retry-After asks
+// for ends before the request's deadline. The handler waits out Retry-After in full, so a longer
+// wait would only end in a timeout, reported as the refresh being too slow rather than as Graph
+// throttling it.
+func retryWithinDeadline(_ time.Duration, _ int, req *http.Request, resp *http.Response) bool {
+	deadline, ok := req.Context().Deadline()
+	wait, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return !ok || time.Now().Add(wait).Before(deadline)
 }
 
 type sourceKey struct{}

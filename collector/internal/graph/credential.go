@@ -18,9 +18,10 @@ import (
 // NewCredential builds azidentity's DefaultAzureCredential chain (environment, workload
 // identity, managed identity, Azure CLI, ...) for tenantID in cloud c. AZURE_AUTHORITY_HOST,
 // when set, overrides the cloud's authority; a host that is not a Microsoft cloud's gets
-// instance discovery disabled, so that a private or test authority works.
+// instance discovery disabled, so that a private or test authority works. A PKCS#12 client
+// certificate that azidentity cannot read is read here (pkcs12Credential).
 func NewCredential(c Cloud, tenantID string) (azcore.TokenCredential, error) {
-	if !validTenantID.MatchString(tenantID) {
+	if !validTenantID(tenantID) {
 		return nil, fmt.Errorf("tenant id %q (--graph.tenant-id or AZURE_TENANT_ID): want a GUID or a domain such as contoso.onmicrosoft.com", tenantID)
 	}
 	// azidentity's environment credential reads the tenant from AZURE_TENANT_ID only, so a tenant
@@ -42,8 +43,12 @@ func NewCredential(c Cloud, tenantID string) (azcore.TokenCredential, error) {
 		}
 		authority = strings.TrimRight(env, "/") + "/"
 	}
+	clientOptions := azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: authority}}
+	if cred, err := pkcs12Credential(tenantID, clientOptions, !IsKnownAuthority(authority)); cred != nil || err != nil {
+		return cred, err
+	}
 	opts := &azidentity.DefaultAzureCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: authority}},
+		ClientOptions:            clientOptions,
 		TenantID:                 tenantID,
 		DisableInstanceDiscovery: !IsKnownAuthority(authority),
 	}
@@ -54,8 +59,14 @@ func NewCredential(c Cloud, tenantID string) (azcore.TokenCredential, error) {
 	return cred, nil
 }
 
-// validTenantID is what azidentity accepts as a tenant: a GUID or a domain name.
-var validTenantID = regexp.MustCompile(`^[0-9A-Za-z.-]+$`)
+// validTenantID says whether id names a tenant: a GUID or a domain name such as
+// contoso.onmicrosoft.com. azidentity takes anything of letters, digits, dots and hyphens, `..`
+// too, and puts it in the token service's URL.
+func validTenantID(id string) bool {
+	return tenantGUID.MatchString(id) || (len(id) <= 253 && domainName.MatchString(id))
+}
+
+var tenantGUID = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 
 // Scope is the token scope for Graph in cloud c.
 func Scope(c Cloud) string { return c.GraphURL + "/.default" }

@@ -133,6 +133,11 @@ func MalformedError(format string, args ...any) error {
 	return &Error{Reason: ReasonMalformed, Message: fmt.Sprintf(format, args...)}
 }
 
+// malformedBecause marks a Graph response that failed to parse, keeping the parser's error.
+func malformedBecause(err error, what string) error {
+	return &Error{Reason: ReasonMalformed, Message: what + ": " + err.Error(), Err: err}
+}
+
 // Classify turns any error from a Graph call into an *Error.
 func Classify(err error) *Error {
 	var ge *Error

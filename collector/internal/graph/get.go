@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/microsoft/kiota-abstractions-go/serialization"
 )
@@ -14,7 +15,11 @@ import (
 // decodes it, e.g. models.CreateIdentitySecurityDefaultsEnforcementPolicyFromDiscriminatorValue.
 func Get[T any](ctx context.Context, c *Client, q Query, factory serialization.ParsableFactory) (T, error) {
 	var zero T
-	object, err := c.page(ctx, c.URL(q), factory)
+	u, err := url.Parse(c.URL(q))
+	if err != nil {
+		return zero, fmt.Errorf("reading %s: %w", q.Path, err)
+	}
+	object, err := c.send(ctx, u, factory, checkObject)
 	if err != nil {
 		return zero, fmt.Errorf("reading %s: %w", q.Path, err)
 	}

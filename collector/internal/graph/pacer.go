@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -176,19 +177,30 @@ func (p *pacer) done(token int, retryAfter time.Duration) {
 	p.mu.Unlock()
 }
 
-// retryAfter reads a 429's Retry-After: seconds (Graph sends fractions such as 2.128) or a date.
-func retryAfter(resp *http.Response) time.Duration {
-	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
-		return 0
+// MaxRetryAfter is the longest wait a Retry-After is honoured for. A longer one (hours in
+// seconds, or an HTTP date far ahead) is taken as this, so that one answer cannot hold an API
+// family, and every source sharing it, for hours; Graph's own Retry-After values are seconds.
+const MaxRetryAfter = 5 * time.Minute
+
+// parseRetryAfter reads a Retry-After value: seconds (Graph sends fractions such as 2.128) or an
+// HTTP date. It returns the wait, at most MaxRetryAfter, and whether it was cut to that.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	var wait time.Duration
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if !(s > 0) { // NaN too
+			return 0, false
+		}
+		if s >= MaxRetryAfter.Seconds() {
+			return MaxRetryAfter, s > MaxRetryAfter.Seconds()
+		}
+		wait = time.Duration(s * float64(time.Second))
+	} else if t, err := http.ParseTime(v); err == nil {
+		wait = t.Sub(now)
 	}
-	v := resp.Header.Get("Retry-After")
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 && s < 3600 {
-		return time.Duration(s * float64(time.Second))
+	if wait > MaxRetryAfter {
+		return MaxRetryAfter, true
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
+	return max(wait, 0), false
 }
 
 // appScoped says whether a 429 was for the app's budget across tenants: Graph names the budget
@@ -199,10 +211,12 @@ func appScoped(resp *http.Response) bool {
 
 // pacedTransport sits under kiota's middleware, so it sees every attempt, retries included.
 type pacedTransport struct {
-	next       http.RoundTripper
-	pacers     map[Family]*pacer
-	app        *AppPacer // nil when the tenant's app is not paced across tenants
-	onResponse func(source string, code int)
+	next               http.RoundTripper
+	pacers             map[Family]*pacer
+	app                *AppPacer // nil when the tenant's app is not paced across tenants
+	onResponse         func(source string, code int)
+	onRetryAfterCapped func(source string)
+	maxBody            int64
 }
 
 func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -225,18 +239,64 @@ func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := t.next.RoundTrip(req)
-	wait := retryAfter(resp)
+	if err != nil {
+		p.done(token, 0)
+		if ap != nil {
+			ap.done(appToken, 0)
+		}
+		return nil, err
+	}
+	hold := t.retryAfter(req, resp)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		hold = 0 // only a 429 speaks for the family's budget; kiota still waits on a 503
+	}
 	if ap != nil {
 		if appScoped(resp) {
-			ap.done(appToken, wait)
-			wait = 0
+			ap.done(appToken, hold)
+			hold = 0
 		} else {
 			ap.done(appToken, 0)
 		}
 	}
-	p.done(token, wait)
-	if err == nil && t.onResponse != nil {
+	p.done(token, hold)
+	resp.Body = &boundedBody{ReadCloser: resp.Body, left: t.maxBody, limit: t.maxBody}
+	if t.onResponse != nil {
 		t.onResponse(sourceOf(req.Context()), resp.StatusCode)
 	}
-	return resp, err
+	return resp, nil
+}
+
+// retryAfter reads the response's Retry-After. One longer than MaxRetryAfter is rewritten to
+// it, so that kiota's retry handler above, which reads the header itself, waits no longer.
+func (t *pacedTransport) retryAfter(req *http.Request, resp *http.Response) time.Duration {
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	wait, capped := parseRetryAfter(v, time.Now())
+	if capped {
+		resp.Header.Set("Retry-After", strconv.Itoa(int(MaxRetryAfter.Seconds())))
+		if t.onRetryAfterCapped != nil {
+			t.onRetryAfterCapped(sourceOf(req.Context()))
+		}
+	}
+	return wait
+}
+
+// boundedBody fails a read past limit bytes: one huge answer must not take all the memory.
+type boundedBody struct {
+	io.ReadCloser
+	left, limit int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1] // one byte more than allowed tells a body at the limit from one over it
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, MalformedError("Graph sent a response of more than %d bytes, more than any page it sends", b.limit)
+	}
+	return n, err
 }

@@ -77,31 +77,35 @@ func TestPacerWaitEndsWithTheContext(t *testing.T) {
 }
 
 func TestRetryAfter(t *testing.T) {
-	inThreeSeconds := time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat)
+	now := time.Now()
+	date := func(d time.Duration) string { return now.Add(d).UTC().Format(http.TimeFormat) }
 	for _, tc := range []struct {
-		status   int
 		header   string
 		min, max time.Duration
+		capped   bool
 	}{
-		{429, "0.2", 200 * time.Millisecond, 200 * time.Millisecond},
-		{429, "2.128", 2128 * time.Millisecond, 2128 * time.Millisecond},
-		{429, "5", 5 * time.Second, 5 * time.Second},
-		{429, inThreeSeconds, 1 * time.Second, 3 * time.Second}, // an HTTP date has whole seconds
-		{429, "", 0, 0},
-		{429, "soon", 0, 0},
-		{429, "-1", 0, 0},
-		{503, "1", 0, 0}, // only a 429 speaks for the budget; kiota still waits on a 503
+		{"0.2", 200 * time.Millisecond, 200 * time.Millisecond, false},
+		{"2.128", 2128 * time.Millisecond, 2128 * time.Millisecond, false},
+		{"5", 5 * time.Second, 5 * time.Second, false},
+		{date(3 * time.Second), 2 * time.Second, 3 * time.Second, false}, // an HTTP date has whole seconds
+		{"300", MaxRetryAfter, MaxRetryAfter, false},
+		// Longer waits, in either form, are held to MaxRetryAfter and said to be.
+		{"301", MaxRetryAfter, MaxRetryAfter, true},
+		{"7200", MaxRetryAfter, MaxRetryAfter, true},
+		{"1e300", MaxRetryAfter, MaxRetryAfter, true},
+		{"Inf", MaxRetryAfter, MaxRetryAfter, true},
+		{date(3 * time.Hour), MaxRetryAfter, MaxRetryAfter, true},
+		{date(100 * 365 * 24 * time.Hour), MaxRetryAfter, MaxRetryAfter, true},
+		{date(-time.Hour), 0, 0, false},
+		{"", 0, 0, false},
+		{"soon", 0, 0, false},
+		{"-1", 0, 0, false},
+		{"NaN", 0, 0, false},
 	} {
-		resp := &http.Response{StatusCode: tc.status, Header: http.Header{}}
-		if tc.header != "" {
-			resp.Header.Set("Retry-After", tc.header)
+		got, capped := parseRetryAfter(tc.header, now)
+		if got < tc.min || got > tc.max || capped != tc.capped {
+			t.Errorf("Retry-After %q: wait %v (capped %t), want %v to %v (capped %t)", tc.header, got, capped, tc.min, tc.max, tc.capped)
 		}
-		if got := retryAfter(resp); got < tc.min || got > tc.max {
-			t.Errorf("HTTP %d Retry-After %q: hold %v, want %v to %v", tc.status, tc.header, got, tc.min, tc.max)
-		}
-	}
-	if got := retryAfter(nil); got != 0 {
-		t.Errorf("no response: hold %v, want 0", got)
 	}
 }
 
@@ -117,6 +121,39 @@ func TestFamilyOf(t *testing.T) {
 	} {
 		if got := familyOf(path); got != want {
 			t.Errorf("familyOf(%q) = %s, want %s", path, got, want)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A 429 whose Retry-After is hours away holds its family for MaxRetryAfter, not hours, and the
+// header kiota's retry handler reads is cut to match.
+func TestALongRetryAfterHoldsTheFamilyForTheMaximum(t *testing.T) {
+	for _, header := range []string{time.Now().Add(3 * time.Hour).UTC().Format(http.TimeFormat), "7200"} {
+		capped := 0
+		transport := &pacedTransport{
+			next: roundTripFunc(func(*http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {header}}, Body: http.NoBody}, nil
+			}),
+			pacers:             map[Family]*pacer{FamilyReports: newPacer(Limit{})},
+			onRetryAfterCapped: func(string) { capped++ },
+			maxBody:            DefaultMaxResponseBytes,
+		}
+		req, _ := http.NewRequest(http.MethodGet, "https://graph.example/v1.0/reports/x", nil)
+		sent := time.Now()
+		resp, err := transport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := transport.pacers[FamilyReports].heldUntil.Sub(sent)
+		if held < MaxRetryAfter-time.Second || held > MaxRetryAfter+time.Second {
+			t.Errorf("Retry-After %s: the family is held %v, want MaxRetryAfter (%v)", header, held, MaxRetryAfter)
+		}
+		if got := resp.Header.Get("Retry-After"); got != "300" || capped != 1 {
+			t.Errorf("Retry-After %s: passed on as %q and counted %d times; want 300 and once", header, got, capped)
 		}
 	}
 }
