@@ -67,12 +67,7 @@ func TestRefusesBadInputAtStart(t *testing.T) {
 	writeFile(t, storageFile, "")
 
 	withTenant := cleanEnv("AZURE_TENANT_ID=" + tenant)
-	for _, tc := range []struct {
-		name string
-		env  []string
-		args []string
-		want []string // every one must appear in the output
-	}{
+	checkRefusedAtStart(t, []refusedStart{
 		{"unknown cloud", withTenant, []string{"--graph.cloud=mars"}, []string{"--graph.cloud", "mars", "usgovdod"}},
 		{"unparsable refresh interval", withTenant, []string{"--collector.users.refresh-interval=soon"}, []string{"--collector.users.refresh-interval", "soon"}},
 		{"zero refresh timeout", withTenant, []string{"--collector.users.refresh-timeout=0s"}, []string{"--collector.users.refresh-timeout", "positive"}},
@@ -108,21 +103,34 @@ func TestRefusesBadInputAtStart(t *testing.T) {
 		{"no concurrent refreshes", cleanEnv(), []string{"--demo", "--graph.max-concurrent-refreshes=0"}, []string{"--graph.max-concurrent-refreshes", "at least 1"}},
 		{"storage path is a file", cleanEnv(), []string{"--demo", "--storage.path=" + storageFile}, []string{"--storage.path", "not-a-directory"}},
 		{"no demo tenants", cleanEnv(), []string{"--demo", "--demo.tenants=0"}, []string{"--demo.tenants", "at least 1"}},
-	} {
+	})
+}
+
+// refusedStart is a start-up the exporter must refuse: exit 1 with a message naming every want.
+type refusedStart struct {
+	name string
+	env  []string
+	args []string
+	want []string // every one must appear in the output
+}
+
+func checkRefusedAtStart(t *testing.T, cases []refusedStart) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			out, code := runToExit(t, tc.env, tc.args...)
-			if code == 0 {
-				t.Errorf("exit code 0, want non-zero; output:\n%s", out)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1; output:\n%s", code, out)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("output does not name %q:\n%s", w, out)
 				}
 			}
-			for _, never := range []string{"panic", "goroutine ", "Listening on"} {
+			for _, never := range []string{"panic", "goroutine ", "Listening on", "hunter2"} {
 				if strings.Contains(out, never) {
-					t.Errorf("output contains %q: the exporter must refuse before starting, without a panic:\n%s", never, out)
+					t.Errorf("output contains %q: the exporter must refuse before starting, without a panic or a secret:\n%s", never, out)
 				}
 			}
 		})
