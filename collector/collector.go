@@ -181,6 +181,7 @@ type Exporter struct {
 	tenants atomic.Pointer[[]*tenant]
 	mu      sync.Mutex      // held by Start and Reload
 	ctx     context.Context // Start's; nil before Start
+	ready   atomic.Bool     // once every first refresh has ended; a reload does not undo it
 
 	reloadOK      prometheus.Gauge
 	reloadTime    prometheus.Gauge
@@ -227,6 +228,9 @@ var (
 	tenantInfoDesc = prometheus.NewDesc(namespace+"_tenant_info",
 		"A tenant this exporter reads, with its name from --config.file (its id when it has none); always 1.",
 		[]string{"tenant_id", "name"}, nil)
+	tenantStartDesc = prometheus.NewDesc(namespace+"_tenant_start_time_seconds",
+		"When the exporter began reading the tenant: when it started, or when the reload that added the tenant did; a source's first refresh is timed from here.",
+		[]string{"tenant_id"}, nil)
 )
 
 func newExporter(cfg exporterConfig) (*Exporter, error) {
@@ -320,7 +324,12 @@ func (e *Exporter) Wait() {
 
 // Ready says whether every source of every tenant has finished its first refresh, in success or
 // failure, or was restored from storage: until then a scrape would miss the source's metrics.
+// Once ready it stays so: a tenant that a reload adds later must not take the others out of
+// service (a Kubernetes readiness probe would take the pod out of its Service's endpoints).
 func (e *Exporter) Ready() bool {
+	if e.ready.Load() {
+		return true
+	}
 	for _, t := range *e.tenants.Load() {
 		for _, r := range t.runners {
 			if !r.refreshed.Load() {
@@ -328,6 +337,7 @@ func (e *Exporter) Ready() bool {
 			}
 		}
 	}
+	e.ready.Store(true)
 	return true
 }
 

@@ -43,6 +43,9 @@ type tenant struct {
 	capped   *prometheus.CounterVec
 	stop     context.CancelFunc // ends its runners; nil until started
 	stopped  sync.WaitGroup
+	// added is when the exporter began reading the tenant: its start, or the reload that added
+	// it. A first refresh is late only counted from here.
+	added time.Time
 
 	// version changes whenever what the tenant serves may have changed; cache is what it served
 	// at a version (render.go).
@@ -56,6 +59,7 @@ func (t *tenant) changed() { t.version.Add(1) }
 // Collect renders the tenant's snapshots, health and counters.
 func (t *tenant) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(tenantInfoDesc, prometheus.GaugeValue, 1, t.spec.id, cmp.Or(t.spec.name, t.spec.id))
+	ch <- prometheus.MustNewConstMetric(tenantStartDesc, prometheus.GaugeValue, float64(t.added.UnixNano())/1e9, t.spec.id)
 	for _, r := range t.runners {
 		if snap := r.snapshot.Load(); snap != nil {
 			(*snap).Collect(ch)
@@ -83,7 +87,7 @@ func (t *tenant) Describe(chan<- *prometheus.Desc) {}
 // empty the tenant's series; a stored state is restored otherwise.
 func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error) {
 	tenantLabel := prometheus.Labels{"tenant_id": spec.id}
-	t := &tenant{spec: spec,
+	t := &tenant{spec: spec, added: time.Now(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "graph_requests_total", ConstLabels: tenantLabel,
 			Help: "HTTP requests the background refreshes sent to Microsoft Graph, by tenant, source and response status code, retries and 429s included.",
@@ -100,6 +104,9 @@ func (e *Exporter) newTenant(spec tenantSpec, previous *tenant) (*tenant, error)
 		Namespace: namespace, Name: "graph_retry_after_capped_total", ConstLabels: tenantLabel,
 		Help: fmt.Sprintf("Graph responses whose Retry-After asked for a wait longer than %s, which was waited instead, by tenant and source.", graph.MaxRetryAfter),
 	}, []string{"source"})
+	if previous != nil {
+		t.added = previous.added // the same tenant, read on with new settings
+	}
 	logger := e.logger.With("tenant_id", spec.id)
 	gopts := spec.graph
 	gopts.Logger = logger

@@ -262,12 +262,27 @@ func TestReloadAppliesTheDifference(t *testing.T) {
 	}
 	bRunner := runnerOf(b.ID)
 	requestsBefore := len(fx.fake.Requests())
+	startOf := func(id string) float64 {
+		v, _ := sample(t, e, "mfa_exporter_tenant_start_time_seconds", map[string]string{"tenant_id": id})
+		return v
+	}
+	bStart := startOf(b.ID)
 
+	if !e.Ready() {
+		t.Fatal("not ready once a and b are read")
+	}
 	writeTestFile(t, filepath.Join(fx.dir, "mfa.yml"), tenantsYAML(b.ID, c.ID))
 	if err := e.Reload(); err != nil {
 		t.Fatal(err)
 	}
+	if !e.Ready() {
+		t.Error("adding tenant c made the exporter unready: a readiness probe would stop b's scrapes")
+	}
 	waitUntil(t, "c is read", upFor(c.ID))
+	// A tenant's first refresh is timed from when it was added (MFAExporterSourceNeverRefreshed).
+	if startOf(c.ID) <= bStart || startOf(b.ID) != bStart {
+		t.Errorf("tenant start times: b %v then %v, c (added by the reload) %v; want b's kept and c's later", bStart, startOf(b.ID), startOf(c.ID))
+	}
 	if runnerOf(b.ID) != bRunner {
 		t.Error("the unchanged tenant b was rebuilt")
 	}
@@ -289,12 +304,12 @@ func TestReloadAppliesTheDifference(t *testing.T) {
 	if e.Tenants() != 2 || !upFor(c.ID)() {
 		t.Error("a failed reload changed the tenants read")
 	}
-	checkRenamedTenantRestarts(t, fx, b, c, bRunner, runnerOf)
+	checkRenamedTenantRestarts(t, fx, b, c, bRunner, bStart, runnerOf)
 }
 
 // checkRenamedTenantRestarts: the same settings again change nothing; a new name changes the
 // tenant: it restarts, serving its snapshot meanwhile, and the reload says it worked.
-func checkRenamedTenantRestarts(t *testing.T, fx *reloadFixture, b, c *fakegraph.Tenant, bRunner *runner, runnerOf func(string) *runner) {
+func checkRenamedTenantRestarts(t *testing.T, fx *reloadFixture, b, c *fakegraph.Tenant, bRunner *runner, bStart float64, runnerOf func(string) *runner) {
 	t.Helper()
 	e := fx.exporter
 
@@ -312,6 +327,9 @@ func checkRenamedTenantRestarts(t *testing.T, fx *reloadFixture, b, c *fakegraph
 	}
 	if runnerOf(b.ID) == bRunner {
 		t.Error("a renamed tenant b kept its runner")
+	}
+	if start, _ := sample(t, e, "mfa_exporter_tenant_start_time_seconds", map[string]string{"tenant_id": b.ID}); start != bStart {
+		t.Errorf("the renamed tenant b's start time moved from %v to %v: it is the same tenant, read on", bStart, start)
 	}
 	if got, want := servedFor(t, e, b.ID, userFamilies...), withoutHelp(userTruthText(b)); got != want {
 		t.Errorf("the changed tenant b does not serve its snapshot meanwhile:\n%s", got)
