@@ -56,7 +56,9 @@ func parseList(r *http.Request, defaultTop, maxTop int) (listQuery, error) {
 }
 
 // writePage writes the page of a list of total items that q asks for, with an absolute
-// @odata.nextLink when more follow; item writes the k-th item of the list.
+// @odata.nextLink when more follow; item writes the k-th item of the list. The envelope is
+// GD concepts/paging.md's: @odata.context, @odata.nextLink (the full URL of the next page) and
+// value.
 func (s *Server) writePage(w http.ResponseWriter, r *http.Request, context string, q listQuery, total int, item func(k int, o *object)) {
 	end := min(q.offset+q.top, total)
 	buf := make([]byte, 0, 64*1024)

@@ -457,7 +457,8 @@ func (s *Server) tenantOfToken(r *http.Request) *Tenant {
 	return nil
 }
 
-// writeError writes Graph's error body.
+// writeError writes Graph's error body, in the shape of GD concepts/errors.md ("Error resource
+// type": error.code, error.message, error.innerError with date, request-id and client-request-id).
 func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

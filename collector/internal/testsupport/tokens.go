@@ -77,6 +77,12 @@ func (s *TokenService) IssuedTokens() map[string][]string {
 }
 
 // ServeHTTP serves the OpenID configuration and the token endpoint of each of the fake's tenants.
+// The configuration has the fields of the Microsoft identity platform's OpenID Connect metadata
+// document (learn.microsoft.com/entra/identity-platform/v2-protocols-oidc, "Find your app's
+// OpenID configuration document URI"); the token and error answers are those of the client
+// credentials flow (learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow,
+// "Successful response" and "Error response": token_type, expires_in, ext_expires_in,
+// access_token; error, error_description with an AADSTS code).
 func (s *TokenService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
