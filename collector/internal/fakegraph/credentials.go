@@ -278,6 +278,9 @@ func parseDirectoryList(r *http.Request, typeName string, properties map[string]
 	return q, expand, nil
 }
 
+// serveServicePrincipals is GET /v1.0/servicePrincipals, in the shape of GD
+// api-reference/v1.0/api/serviceprincipal-list.md's response with the properties of
+// resources/serviceprincipal.md (appOwnerOrganizationId null for a managed identity).
 func (s *Server) serveServicePrincipals(w http.ResponseWriter, r *http.Request) {
 	q, _, err := parseDirectoryList(r, "servicePrincipal", servicePrincipalProperties, "")
 	if err != nil {
@@ -301,6 +304,9 @@ func (s *Server) serveServicePrincipals(w http.ResponseWriter, r *http.Request) 
 	})
 }
 
+// serveApplications is GET /v1.0/applications, in the shape of GD api-reference/v1.0/api/
+// application-list.md's response; $expand=federatedIdentityCredentials adds the objects of
+// resources/federatedidentitycredential.md (GD application-list-federatedidentitycredentials.md).
 func (s *Server) serveApplications(w http.ResponseWriter, r *http.Request) {
 	q, expand, err := parseDirectoryList(r, "application", applicationProperties, "federatedIdentityCredentials")
 	if err != nil {
